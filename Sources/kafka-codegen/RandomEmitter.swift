@@ -18,6 +18,9 @@ struct RandomEmitter {
 
     private func emitStruct(qualifiedName: String, fields: [FieldSpec]) throws -> String {
         var out = "extension \(qualifiedName): RandomInstance {\n"
+        if fields.allSatisfy({ $0.versions.condition(within: message.validVersions) == "false" }) {
+            return out + "    static func random(version: Int16, using rng: inout TestRandom, depth: Int) -> Self { Self() }\n}\n"
+        }
         out += "    static func random(version: Int16, using rng: inout TestRandom, depth: Int) -> Self {\n"
         out += "        var value = Self()\n"
         for field in fields {

@@ -4,8 +4,5 @@ import KafkaProtocol
 import NIOCore
 
 extension ListClientMetricsResourcesRequest: RandomInstance {
-    static func random(version: Int16, using rng: inout TestRandom, depth: Int) -> Self {
-        var value = Self()
-        return value
-    }
+    static func random(version: Int16, using rng: inout TestRandom, depth: Int) -> Self { Self() }
 }
