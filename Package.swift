@@ -31,6 +31,15 @@ let package = Package(
         ),
         .executableTarget(name: "kafka-codegen", swiftSettings: strict),
         .executableTarget(
+            name: "fixture-recorder",
+            dependencies: [
+                "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "creek",
             dependencies: [
                 "KafkaProtocol",
