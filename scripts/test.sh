@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test. Usage: scripts/test.sh (from anywhere; needs the Swift toolchain).
+#  1. the committed generated code matches what kafka-codegen makes from the schemas
+#     (schema folder: $KAFKA_SCHEMA_DIR, default ../shared/kafka-protocol/message);
+#  2. the Swift unit tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+schemas=${KAFKA_SCHEMA_DIR:-../shared/kafka-protocol/message}
+
+echo "== build"
+swift build --build-tests
+
+echo "== generated code matches the schemas"
+if [ -d "$schemas" ]; then
+    scratch=$(mktemp -d)
+    trap 'rm -rf "$scratch"' EXIT
+    "$(swift build --show-bin-path)/kafka-codegen" "$schemas" "$scratch/src" "$scratch/tests"
+    diff -r "$scratch/src" Sources/KafkaProtocol/Generated
+    diff -r "$scratch/tests" Tests/KafkaProtocolTests/Generated
+    echo "generated code is current"
+else
+    echo "NOTE: schema folder $schemas not found; the generated-code freshness check did not run" >&2
+fi
+
+echo "== unit tests"
+swift test --skip-build --parallel
