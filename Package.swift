@@ -29,6 +29,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "CreekStorage",
+            dependencies: [
+                "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(name: "kafka-codegen", swiftSettings: strict),
         .executableTarget(
             name: "fixture-recorder",

@@ -1,0 +1,282 @@
+public import KafkaProtocol
+public import NIOCore
+
+/// One segment of a partition log: `<base>.log` holds record batches exactly as received
+/// (baseOffset and leader epoch patched), `<base>.index` and `<base>.timeindex` are sparse
+/// indexes (see `OffsetIndex`, `TimeIndex`). File names are the base offset in 20 digits.
+///
+/// Invariant: the `.log` holds whole, valid batches with contiguous ascending offsets
+/// from `baseOffset` to `nextOffset - 1`; the in-memory indexes never point past its end.
+/// Owned by one `PartitionLog`; not thread-safe.
+public final class LogSegment {
+    public let baseOffset: Int64
+    public let log: LogFile
+    private let indexFile: LogFile
+    private let timeIndexFile: LogFile
+    public private(set) var offsetIndex = OffsetIndex()
+    public private(set) var timeIndex = TimeIndex()
+    /// The offset after the last record in this segment.
+    public private(set) var nextOffset: Int64
+    /// Largest record timestamp in the segment, -1 when empty.
+    public private(set) var maxTimestamp: Int64 = -1
+    /// Offset of the last batch whose maxTimestamp equals `maxTimestamp`.
+    public private(set) var offsetOfMaxTimestamp: Int64 = -1
+    /// Wall-clock milliseconds of the first append (or the file's age on load), for `segment.ms`.
+    public var createdAtMs: Int64
+    private var bytesSinceIndexEntry = 0
+    let indexIntervalBytes: Int
+
+    public var size: Int { log.size }
+    public var isEmpty: Bool { log.size == 0 }
+
+    public static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
+        let digits = String(baseOffset)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+    }
+
+    /// Opens (creating when missing) the segment at `directory` with `baseOffset`.
+    /// With `recover`, the log is scanned from the start: every batch is validated, the
+    /// file is cut at the first torn or corrupt batch, and the indexes are rebuilt.
+    /// Without it, the index files are trusted and only the tail after the last index
+    /// entry is read to find the end.
+    public init(directory: String, baseOffset: Int64, indexIntervalBytes: Int, recover: Bool, nowMs: Int64) throws(StorageError) {
+        self.baseOffset = baseOffset
+        self.indexIntervalBytes = indexIntervalBytes
+        log = try LogFile(path: directory + "/" + Self.fileName(baseOffset, ".log"))
+        indexFile = try LogFile(path: directory + "/" + Self.fileName(baseOffset, ".index"))
+        timeIndexFile = try LogFile(path: directory + "/" + Self.fileName(baseOffset, ".timeindex"))
+        nextOffset = baseOffset
+        createdAtMs = nowMs
+        if recover {
+            try rebuild(validating: true)
+        } else {
+            try load()
+        }
+    }
+
+    // MARK: - Loading and recovery
+
+    private func load() throws(StorageError) {
+        let index = OffsetIndex(bytes: try indexFile.read(at: 0, length: indexFile.size), logSize: log.size)
+        // A trustworthy index has entries; otherwise (small segment) just scan it all.
+        guard let last = index.entries.last else {
+            return try rebuild(validating: false)
+        }
+        offsetIndex = index
+        timeIndex = TimeIndex(bytes: try timeIndexFile.read(at: 0, length: timeIndexFile.size))
+        if let lastTime = timeIndex.entries.last {
+            maxTimestamp = lastTime.timestamp
+            offsetOfMaxTimestamp = baseOffset + Int64(lastTime.relativeOffset)
+        }
+        var position = Int(last.position)
+        while let header = try readHeader(at: position) {
+            note(header)
+            position = header.endPosition
+        }
+        if position != log.size {
+            // The tail is not whole batches after all: fall back to a validating scan.
+            try rebuild(validating: true)
+        }
+    }
+
+    /// Rescans the whole log, rebuilding both indexes; with `validating`, checks each
+    /// batch fully and truncates at the first bad one.
+    private func rebuild(validating: Bool) throws(StorageError) {
+        offsetIndex = OffsetIndex()
+        timeIndex = TimeIndex()
+        nextOffset = baseOffset
+        maxTimestamp = -1
+        offsetOfMaxTimestamp = -1
+        bytesSinceIndexEntry = 0
+        try indexFile.truncate(to: 0)
+        try timeIndexFile.truncate(to: 0)
+        var position = 0
+        let chunkSize = 1 << 20
+        var chunk = ByteBuffer()
+        var chunkStart = 0
+        scan: while position < log.size {
+            // Make sure the next header, then the whole batch, is in `chunk`.
+            if position + RecordBatch.headerSize > chunkStart + chunk.readableBytes {
+                chunkStart = position
+                chunk = try log.read(at: position, length: chunkSize)
+            }
+            let offsetInChunk = position - chunkStart
+            guard let headerBytes = chunk.getSlice(at: chunk.readerIndex + offsetInChunk, length: min(RecordBatch.headerSize, chunk.readableBytes - offsetInChunk)),
+                  let header = BatchHeader(position: position, headerBytes: headerBytes),
+                  header.baseOffset == nextOffset || (nextOffset == baseOffset && header.baseOffset >= baseOffset),
+                  header.endPosition <= log.size
+            else { break scan }
+            if validating {
+                if header.endPosition > chunkStart + chunk.readableBytes {
+                    chunkStart = position
+                    chunk = try log.read(at: position, length: max(chunkSize, header.size))
+                }
+                let start = position - chunkStart
+                guard let bytes = chunk.getSlice(at: chunk.readerIndex + start, length: header.size),
+                      let batch = try? RecordBatch(bytes: bytes),
+                      (try? batch.validate()) != nil
+                else { break scan }
+            }
+            try appendIndexEntries(for: header)
+            note(header)
+            position = header.endPosition
+        }
+        if position < log.size {
+            try log.truncate(to: position)
+        }
+    }
+
+    private func readHeader(at position: Int) throws(StorageError) -> BatchHeader? {
+        guard position + RecordBatch.headerSize <= log.size else { return nil }
+        let bytes = try log.read(at: position, length: RecordBatch.headerSize)
+        guard let header = BatchHeader(position: position, headerBytes: bytes), header.endPosition <= log.size else {
+            return nil
+        }
+        return header
+    }
+
+    private func note(_ header: BatchHeader) {
+        nextOffset = header.lastOffset + 1
+        if header.maxTimestamp >= maxTimestamp {
+            maxTimestamp = header.maxTimestamp
+            offsetOfMaxTimestamp = header.baseOffset
+        }
+    }
+
+    private func appendIndexEntries(for header: BatchHeader) throws(StorageError) {
+        bytesSinceIndexEntry += header.size
+        guard bytesSinceIndexEntry >= indexIntervalBytes else { return }
+        bytesSinceIndexEntry = 0
+        let relative = UInt32(truncatingIfNeeded: header.lastOffset - baseOffset)
+        try indexFile.append([offsetIndex.append(relativeOffset: relative, position: UInt32(truncatingIfNeeded: header.position))])
+        let maxSoFar = max(maxTimestamp, header.maxTimestamp)
+        if let entry = timeIndex.maybeAppend(timestamp: maxSoFar, relativeOffset: relative) {
+            try timeIndexFile.append([entry])
+        }
+    }
+
+    // MARK: - Appending
+
+    /// Appends prepared batches (already offset-patched, contiguous from `nextOffset`)
+    /// in one write, then indexes them.
+    public func append(_ batches: [PreparedBatch]) throws(StorageError) {
+        var parts: [ByteBuffer] = []
+        parts.reserveCapacity(batches.count * 2)
+        for batch in batches {
+            parts.append(batch.headerPrefix)
+            parts.append(batch.rest)
+        }
+        var position = try log.append(parts)
+        for batch in batches {
+            let header = BatchHeader(
+                position: position, baseOffset: batch.baseOffset, lastOffset: batch.lastOffset,
+                maxTimestamp: batch.maxTimestamp, size: batch.size, producerId: batch.producerId
+            )
+            try appendIndexEntries(for: header)
+            note(header)
+            position += batch.size
+        }
+    }
+
+    // MARK: - Reading
+
+    /// Position of the first batch whose last offset is at least `offset`, or nil if none.
+    public func position(of offset: Int64) throws(StorageError) -> BatchHeader? {
+        guard offset < nextOffset else { return nil }
+        let relative = UInt32(truncatingIfNeeded: max(0, offset - baseOffset))
+        var position = offsetIndex.scanStart(for: relative)
+        while let header = try readHeader(at: position) {
+            if header.lastOffset >= offset { return header }
+            position = header.endPosition
+        }
+        return nil
+    }
+
+    /// Headers of consecutive batches from `start`, while their total stays within
+    /// `maxBytes` (the first is always included).
+    public func headers(from start: BatchHeader, maxBytes: Int) throws(StorageError) -> [BatchHeader] {
+        var result = [start]
+        var total = start.size
+        var position = start.endPosition
+        while total < maxBytes, let header = try readHeader(at: position) {
+            if total + header.size > maxBytes { break }
+            result.append(header)
+            total += header.size
+            position = header.endPosition
+        }
+        return result
+    }
+
+    /// The first batch at or after `relativeStart` with maxTimestamp >= `timestamp`.
+    public func firstBatch(withTimestampAtLeast timestamp: Int64) throws(StorageError) -> BatchHeader? {
+        guard maxTimestamp >= timestamp else { return nil }
+        let relative = timeIndex.searchStart(for: timestamp)
+        var position = offsetIndex.scanStart(for: relative)
+        while let header = try readHeader(at: position) {
+            if header.maxTimestamp >= timestamp { return header }
+            position = header.endPosition
+        }
+        return nil
+    }
+
+    public func readBatch(_ header: BatchHeader) throws(StorageError) -> ByteBuffer {
+        try log.read(at: header.position, length: header.size)
+    }
+
+    // MARK: - Lifecycle
+
+    /// Removes everything at or after `offset` (used by DeleteRecords? no: by recovery and tests).
+    public func sync() throws(StorageError) {
+        try log.sync()
+    }
+
+    public func delete() throws(StorageError) {
+        try FileSystem.remove(log.path)
+        try FileSystem.remove(indexFile.path)
+        try FileSystem.remove(timeIndexFile.path)
+    }
+}
+
+extension BatchHeader {
+    init(position: Int, baseOffset: Int64, lastOffset: Int64, maxTimestamp: Int64, size: Int, producerId: Int64) {
+        self.position = position
+        self.baseOffset = baseOffset
+        self.lastOffset = lastOffset
+        self.maxTimestamp = maxTimestamp
+        self.size = size
+        self.producerId = producerId
+    }
+}
+
+/// A validated batch ready to append: its first 16 bytes rewritten (baseOffset, length,
+/// leader epoch) in `headerPrefix`, the untouched remainder in `rest`, so appending
+/// never copies the producer's bytes.
+public struct PreparedBatch: Sendable {
+    public var headerPrefix: ByteBuffer
+    public var rest: ByteBuffer
+    public var baseOffset: Int64
+    public var lastOffset: Int64
+    public var maxTimestamp: Int64
+    public var producerId: Int64
+    public var size: Int { headerPrefix.readableBytes + rest.readableBytes }
+
+    /// Assigns `baseOffset` and `leaderEpoch` to `batch`. With `logAppendTime`, the batch
+    /// is copied and restamped (its CRC changes); otherwise no byte is copied.
+    public init(batch: RecordBatch, baseOffset: Int64, leaderEpoch: Int32, logAppendTime: Int64?) {
+        var source = batch
+        if let logAppendTime {
+            source.setLogAppendTime(logAppendTime)
+        }
+        var prefix = ByteBuffer()
+        prefix.reserveCapacity(16)
+        prefix.writeInteger(baseOffset, endianness: .big)
+        prefix.writeInteger(source.batchLength, endianness: .big)
+        prefix.writeInteger(leaderEpoch, endianness: .big)
+        headerPrefix = prefix
+        rest = source.buffer.getSlice(at: source.buffer.readerIndex + 16, length: source.sizeInBytes - 16) ?? ByteBuffer()
+        self.baseOffset = baseOffset
+        self.lastOffset = baseOffset + Int64(source.lastOffsetDelta)
+        self.maxTimestamp = source.maxTimestamp
+        self.producerId = source.producerId
+    }
+}
