@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "CCRC32C"),
@@ -38,6 +39,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "CreekBroker",
+            dependencies: [
+                "KafkaProtocol",
+                "CreekStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(name: "kafka-codegen", swiftSettings: strict),
         .executableTarget(
             name: "fixture-recorder",
@@ -52,6 +66,9 @@ let package = Package(
             name: "creek",
             dependencies: [
                 "KafkaProtocol",
+                "CreekStorage",
+                "CreekBroker",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

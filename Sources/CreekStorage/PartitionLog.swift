@@ -8,9 +8,9 @@ public import NIOCore
 /// Invariants: segments are sorted by base offset and contiguous; only the last one is
 /// written; `logStartOffset <= logEndOffset`; records below `logStartOffset` are never served.
 public actor PartitionLog {
-    public let topic: String
-    public let partition: Int32
-    public let directory: String
+    public nonisolated let topic: String
+    public nonisolated let partition: Int32
+    public nonisolated let directory: String
     public private(set) var config: LogConfig
     private var segments: [LogSegment]
     public private(set) var logStartOffset: Int64

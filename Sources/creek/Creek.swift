@@ -6,6 +6,6 @@ struct Creek: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "creek",
         abstract: "An event-streaming broker that speaks the Kafka protocol.",
-        subcommands: [BenchCommand.self]
+        subcommands: [ServeCommand.self, BenchCommand.self]
     )
 }

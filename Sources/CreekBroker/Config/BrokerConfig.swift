@@ -1,0 +1,203 @@
+import Foundation
+
+/// Broker settings under Kafka's own names. Every value has Kafka's default unless
+/// noted; `apply(name:value:)` rejects unknown names and bad values with a message that
+/// says what is allowed.
+public struct BrokerConfig: Sendable, Hashable {
+    public enum FlushPolicy: String, Sendable, CaseIterable {
+        /// Ack after the page-cache write; fsync on `log.flush.interval.ms` and at segment roll.
+        case os
+        /// acks=-1 is acknowledged after an fsync (group commit); acks=1 after the page cache.
+        case acksAll = "acks-all"
+        /// Every append is fsynced before its ack.
+        case always
+    }
+
+    public var listenHost = "127.0.0.1"
+    public var listenPort = 9092
+    public var advertisedHost: String?
+    public var advertisedPort: Int?
+    public var dataDirectory = "./creek-data"
+    public var nodeId: Int32 = 1
+    public var flush: FlushPolicy = .acksAll
+
+    public var autoCreateTopicsEnable = true
+    public var numPartitions: Int32 = 1
+    public var logSegmentBytes = 1_073_741_824
+    public var logRollMs: Int64 = 7 * 24 * 3_600_000
+    public var logRetentionMs: Int64 = 7 * 24 * 3_600_000
+    public var logRetentionBytes: Int64 = -1
+    public var logRetentionCheckIntervalMs: Int64 = 300_000
+    /// Creek default 1000 ms (Kafka leaves it to the OS); used by `--flush os`.
+    public var logFlushIntervalMs: Int64 = 1000
+    public var logIndexIntervalBytes = 4096
+    public var logMessageTimestampType = "CreateTime"
+    public var messageMaxBytes = 1_048_588
+    public var socketRequestMaxBytes = 104_857_600
+    /// Requests one connection may have in flight before Creek stops reading from it.
+    public var queuedMaxRequests = 500
+    public var deleteTopicEnable = true
+    public var groupInitialRebalanceDelayMs: Int64 = 3000
+    public var offsetsRetentionMinutes: Int64 = 10080
+
+    public init() {}
+
+    public var advertised: (host: String, port: Int) {
+        (advertisedHost ?? listenHost, advertisedPort ?? listenPort)
+    }
+
+    /// Names accepted by `apply`, in the order `DescribeConfigs` lists them.
+    public static let names: [String] = [
+        "auto.create.topics.enable", "num.partitions", "log.segment.bytes", "log.roll.ms", "log.roll.hours",
+        "log.retention.ms", "log.retention.minutes", "log.retention.hours", "log.retention.bytes",
+        "log.retention.check.interval.ms", "log.flush.interval.ms", "log.index.interval.bytes",
+        "log.message.timestamp.type", "message.max.bytes", "socket.request.max.bytes", "queued.max.requests",
+        "delete.topic.enable", "group.initial.rebalance.delay.ms", "offsets.retention.minutes",
+        "broker.id", "node.id", "log.dirs", "log.dir", "listeners", "advertised.listeners",
+    ]
+
+    /// Applies one setting by its Kafka name.
+    public mutating func apply(name: String, value rawValue: String) throws(ConfigError) {
+        let value = rawValue.trimmingCharacters(in: .whitespaces)
+        switch name {
+        case "auto.create.topics.enable": autoCreateTopicsEnable = try Self.bool(name, value)
+        case "num.partitions": numPartitions = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
+        case "log.segment.bytes": logSegmentBytes = Int(try Self.integer(name, value, min: 14, max: Int64(Int32.max)))
+        case "log.roll.ms": logRollMs = try Self.integer(name, value, min: 1)
+        case "log.roll.hours": logRollMs = try Self.integer(name, value, min: 1) * 3_600_000
+        case "log.retention.ms": logRetentionMs = try Self.integer(name, value, min: -1)
+        case "log.retention.minutes": logRetentionMs = try Self.integer(name, value, min: -1) * 60_000
+        case "log.retention.hours": logRetentionMs = try Self.integer(name, value, min: -1) * 3_600_000
+        case "log.retention.bytes": logRetentionBytes = try Self.integer(name, value, min: -1)
+        case "log.retention.check.interval.ms": logRetentionCheckIntervalMs = try Self.integer(name, value, min: 1)
+        case "log.flush.interval.ms": logFlushIntervalMs = try Self.integer(name, value, min: 1)
+        case "log.index.interval.bytes": logIndexIntervalBytes = Int(try Self.integer(name, value, min: 0, max: Int64(Int32.max)))
+        case "log.message.timestamp.type":
+            guard value == "CreateTime" || value == "LogAppendTime" else {
+                throw ConfigError(name: name, value: value, reason: "must be CreateTime or LogAppendTime")
+            }
+            logMessageTimestampType = value
+        case "message.max.bytes": messageMaxBytes = Int(try Self.integer(name, value, min: 0, max: Int64(Int32.max)))
+        case "socket.request.max.bytes": socketRequestMaxBytes = Int(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
+        case "queued.max.requests": queuedMaxRequests = Int(try Self.integer(name, value, min: 1, max: 100_000))
+        case "delete.topic.enable": deleteTopicEnable = try Self.bool(name, value)
+        case "group.initial.rebalance.delay.ms": groupInitialRebalanceDelayMs = try Self.integer(name, value, min: 0)
+        case "offsets.retention.minutes": offsetsRetentionMinutes = try Self.integer(name, value, min: 1)
+        case "broker.id", "node.id": nodeId = Int32(try Self.integer(name, value, min: 0, max: Int64(Int32.max)))
+        case "log.dirs", "log.dir":
+            guard !value.isEmpty, !value.contains(",") else {
+                throw ConfigError(name: name, value: value, reason: "must be one directory")
+            }
+            dataDirectory = value
+        case "listeners":
+            (listenHost, listenPort) = try Self.listener(name, value)
+        case "advertised.listeners":
+            let (host, port) = try Self.listener(name, value)
+            advertisedHost = host
+            advertisedPort = port
+        default:
+            throw ConfigError(name: name, value: value, reason: "unknown setting; known settings: \(Self.names.joined(separator: ", "))")
+        }
+    }
+
+    /// Applies `NAME=VALUE` lines of a Java-style properties file (`#`/`!` comments).
+    public mutating func apply(propertiesFile text: String, source: String) throws(ConfigError) {
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("!") { continue }
+            guard let separator = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+                throw ConfigError(name: "\(source):\(number + 1)", value: line, reason: "expected NAME=VALUE")
+            }
+            let name = line[..<separator].trimmingCharacters(in: .whitespaces)
+            let value = line[line.index(after: separator)...].trimmingCharacters(in: .whitespaces)
+            try apply(name: name, value: value)
+        }
+    }
+
+    /// Parses `HOST:PORT`, or a Kafka listener `PLAINTEXT://HOST:PORT`.
+    public static func hostPort(_ text: String) -> (String, Int)? {
+        var rest = Substring(text)
+        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
+              (0...65535).contains(port)
+        else { return nil }
+        var host = String(rest[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    private static func listener(_ name: String, _ value: String) throws(ConfigError) -> (String, Int) {
+        guard !value.contains(","), let parsed = hostPort(value) else {
+            throw ConfigError(name: name, value: value, reason: "must be one HOST:PORT (or PLAINTEXT://HOST:PORT)")
+        }
+        return parsed
+    }
+
+    static func bool(_ name: String, _ value: String) throws(ConfigError) -> Bool {
+        switch value.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw ConfigError(name: name, value: value, reason: "must be true or false")
+        }
+    }
+
+    static func integer(_ name: String, _ value: String, min: Int64, max: Int64 = Int64.max) throws(ConfigError) -> Int64 {
+        guard let number = Int64(value) else { throw ConfigError(name: name, value: value, reason: "must be an integer") }
+        guard number >= min && number <= max else {
+            throw ConfigError(name: name, value: value, reason: "must be between \(min) and \(max)")
+        }
+        return number
+    }
+}
+
+/// A setting that was rejected: its name, the value given and what is allowed.
+public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var name: String
+    public var value: String
+    public var reason: String
+
+    public init(name: String, value: String, reason: String) {
+        self.name = name
+        self.value = value
+        self.reason = reason
+    }
+
+    public var description: String { "invalid setting \(name)=\(value): \(reason)" }
+}
+
+extension BrokerConfig {
+    /// Kafka's config value types, as DescribeConfigs v3+ reports them.
+    public enum ValueType: Int8, Sendable {
+        case boolean = 1, string = 2, int = 3, long = 5, list = 7
+    }
+
+    /// Every broker setting with its current value, for DescribeConfigs (read-only).
+    public var describedEntries: [(name: String, value: String, type: ValueType)] {
+        let advertised = self.advertised
+        return [
+            ("auto.create.topics.enable", String(autoCreateTopicsEnable), .boolean),
+            ("num.partitions", String(numPartitions), .int),
+            ("log.segment.bytes", String(logSegmentBytes), .int),
+            ("log.roll.ms", String(logRollMs), .long),
+            ("log.retention.ms", String(logRetentionMs), .long),
+            ("log.retention.bytes", String(logRetentionBytes), .long),
+            ("log.retention.check.interval.ms", String(logRetentionCheckIntervalMs), .long),
+            ("log.flush.interval.ms", String(logFlushIntervalMs), .long),
+            ("log.index.interval.bytes", String(logIndexIntervalBytes), .int),
+            ("log.message.timestamp.type", logMessageTimestampType, .string),
+            ("log.cleanup.policy", "delete", .list),
+            ("message.max.bytes", String(messageMaxBytes), .int),
+            ("socket.request.max.bytes", String(socketRequestMaxBytes), .int),
+            ("queued.max.requests", String(queuedMaxRequests), .int),
+            ("delete.topic.enable", String(deleteTopicEnable), .boolean),
+            ("group.initial.rebalance.delay.ms", String(groupInitialRebalanceDelayMs), .int),
+            ("offsets.retention.minutes", String(offsetsRetentionMinutes), .int),
+            ("node.id", String(nodeId), .int),
+            ("broker.id", String(nodeId), .int),
+            ("log.dirs", dataDirectory, .string),
+            ("listeners", "PLAINTEXT://\(listenHost):\(listenPort)", .list),
+            ("advertised.listeners", "PLAINTEXT://\(advertised.host):\(advertised.port)", .list),
+            ("creek.flush.policy", flush.rawValue, .string),
+        ]
+    }
+}

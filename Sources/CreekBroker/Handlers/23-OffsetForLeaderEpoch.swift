@@ -1,0 +1,32 @@
+import KafkaProtocol
+
+/// OffsetForLeaderEpoch (key 23), v0-4. Every partition has had one leader epoch, 0, so
+/// any requested epoch >= 0 ends at the log end offset; a current leader epoch above 0
+/// gets UNKNOWN_LEADER_EPOCH. Clients use this to validate positions after a leader change.
+struct OffsetForLeaderEpochHandler: ApiHandler {
+    static let versions: ClosedRange<Int16> = 0...4
+    let broker: Broker
+
+    func handle(_ request: OffsetForLeaderEpochRequest, context: RequestContext) async -> OffsetForLeaderEpochResponse? {
+        var topics: [OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult] = []
+        for wanted in request.topics {
+            var partitions: [OffsetForLeaderEpochResponse.EpochEndOffset] = []
+            for query in wanted.partitions {
+                var answer = OffsetForLeaderEpochResponse.EpochEndOffset(partition: query.partition, leaderEpoch: -1, endOffset: -1)
+                if let partition = broker.topics.topic(named: wanted.topic)?.partition(query.partition) {
+                    if query.currentLeaderEpoch > 0 {
+                        answer.errorCode = KafkaErrorCode.unknownLeaderEpoch.rawValue
+                    } else if query.leaderEpoch >= 0 {
+                        answer.leaderEpoch = 0
+                        answer.endOffset = await partition.logEndOffset
+                    }
+                } else {
+                    answer.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
+                }
+                partitions.append(answer)
+            }
+            topics.append(.init(topic: wanted.topic, partitions: partitions))
+        }
+        return OffsetForLeaderEpochResponse(throttleTimeMs: 0, topics: topics)
+    }
+}

@@ -1,0 +1,42 @@
+import KafkaProtocol
+
+/// IncrementalAlterConfigs (key 44), v0-1: SET (0) and DELETE (1) per topic config;
+/// APPEND (2) and SUBTRACT (3) apply to list configs (only `cleanup.policy`, whose only
+/// allowed value is `delete`). Broker resources are read-only (INVALID_REQUEST).
+struct IncrementalAlterConfigsHandler: ApiHandler {
+    static let versions: ClosedRange<Int16> = 0...1
+    let broker: Broker
+
+    func handle(_ request: IncrementalAlterConfigsRequest, context: RequestContext) async -> IncrementalAlterConfigsResponse? {
+        var responses: [IncrementalAlterConfigsResponse.AlterConfigsResourceResponse] = []
+        for resource in request.resources {
+            let (code, message) = await TopicConfigChange(broker: broker).apply(
+                resourceType: resource.resourceType, resourceName: resource.resourceName, validateOnly: request.validateOnly
+            ) { current in
+                var overrides = current
+                for change in resource.configs {
+                    guard TopicConfigs.isKnown(change.name) else {
+                        return .failure(.invalidConfig("Unknown topic config \(change.name)."))
+                    }
+                    switch change.configOperation {
+                    case 0:
+                        guard let value = change.value else { return .failure(.invalidConfig("SET \(change.name) needs a value.")) }
+                        overrides[change.name] = value
+                    case 1:
+                        overrides[change.name] = nil
+                    case 2, 3:
+                        guard TopicConfigs.type(of: change.name) == .list else {
+                            return .failure(.invalidConfig("APPEND and SUBTRACT apply only to list configs, not \(change.name)."))
+                        }
+                        if change.configOperation == 2, let value = change.value { overrides[change.name] = value }
+                    default:
+                        return .failure(.invalidConfig("Unknown config operation \(change.configOperation)."))
+                    }
+                }
+                return .success(overrides)
+            }
+            responses.append(.init(errorCode: code.rawValue, errorMessage: message, resourceType: resource.resourceType, resourceName: resource.resourceName))
+        }
+        return IncrementalAlterConfigsResponse(throttleTimeMs: 0, responses: responses)
+    }
+}

@@ -1,0 +1,24 @@
+import KafkaProtocol
+
+/// DescribeCluster (key 60), v0-1: this broker is the whole cluster and its controller.
+/// Asking for controller endpoints (v1 endpoint type 2) gets MISMATCHED_ENDPOINT_TYPE.
+struct DescribeClusterHandler: ApiHandler {
+    static let versions: ClosedRange<Int16> = 0...1
+    let broker: Broker
+
+    func handle(_ request: DescribeClusterRequest, context: RequestContext) async -> DescribeClusterResponse? {
+        if request.endpointType == 2 {
+            return DescribeClusterResponse(
+                errorCode: KafkaErrorCode.mismatchedEndpointType.rawValue,
+                errorMessage: "This is a broker endpoint; Creek has no separate controllers.",
+                endpointType: request.endpointType
+            )
+        }
+        let node = broker.node
+        return DescribeClusterResponse(
+            errorCode: 0, endpointType: 1, clusterId: broker.topics.clusterId, controllerId: node.id,
+            brokers: [.init(brokerId: node.id, host: node.host, port: node.port, rack: nil)],
+            clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? MetadataHandler.allClusterOperations : Int32.min
+        )
+    }
+}

@@ -1,0 +1,88 @@
+import CreekStorage
+public import KafkaProtocol
+public import Logging
+import NIOConcurrencyHelpers
+
+/// The request router and the state handlers share: configuration, topics, clock.
+/// `handle` is called concurrently from every connection; each handler is a value
+/// that reaches shared state only through `TopicRegistry` and the partition actors.
+public final class Broker: Sendable {
+    public let config: BrokerConfig
+    public let topics: TopicRegistry
+    public let logger: Logger
+    let clock: @Sendable () -> Int64
+    private let inFlight = NIOLockedValueBox(0)
+
+    public init(config: BrokerConfig, topics: TopicRegistry, logger: Logger, clock: @escaping @Sendable () -> Int64) {
+        self.config = config
+        self.topics = topics
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// Requests being handled right now, across all connections.
+    public var requestsInFlight: Int { inFlight.withLockedValue { $0 } }
+
+    /// The API keys Creek serves and the versions it accepts (what ApiVersions advertises).
+    public static let supportedVersions: [ApiKey: ClosedRange<Int16>] = [
+        .produce: ProduceHandler.versions,
+        .fetch: FetchHandler.versions,
+        .listOffsets: ListOffsetsHandler.versions,
+        .metadata: MetadataHandler.versions,
+        .findCoordinator: FindCoordinatorHandler.versions,
+        .apiVersions: ApiVersionsHandler.versions,
+        .createTopics: CreateTopicsHandler.versions,
+        .deleteTopics: DeleteTopicsHandler.versions,
+        .deleteRecords: DeleteRecordsHandler.versions,
+        .offsetForLeaderEpoch: OffsetForLeaderEpochHandler.versions,
+        .describeConfigs: DescribeConfigsHandler.versions,
+        .alterConfigs: AlterConfigsHandler.versions,
+        .createPartitions: CreatePartitionsHandler.versions,
+        .incrementalAlterConfigs: IncrementalAlterConfigsHandler.versions,
+        .describeCluster: DescribeClusterHandler.versions,
+    ]
+
+    /// Handles one framed request. Never throws: failures become Kafka error codes in
+    /// the response, or `.close` with a reason for the log.
+    public func handle(_ framed: FramedRequest, peer: String) async -> RequestOutcome {
+        inFlight.withLockedValue { $0 += 1 }
+        defer { inFlight.withLockedValue { $0 -= 1 } }
+        let context = RequestContext(
+            apiKey: framed.apiKey, apiVersion: framed.apiVersion, correlationId: framed.correlationId,
+            clientId: framed.header.clientId, peer: peer
+        )
+        guard let served = Self.supportedVersions[framed.apiKey] else {
+            return .close("unsupported API \(framed.apiKey.name) (key \(framed.apiKey.rawValue))")
+        }
+        guard served.contains(framed.apiVersion) else {
+            if framed.apiKey == .apiVersions {
+                return .respond(ApiVersionsResponse.unsupportedVersionFrame(correlationId: framed.correlationId, supported: served))
+            }
+            return .close("unsupported version \(framed.apiVersion) of \(framed.apiKey.name) (serving \(served))")
+        }
+        switch framed.apiKey {
+        case .produce: return await ProduceHandler(broker: self).run(framed, context: context)
+        case .fetch: return await FetchHandler(broker: self).run(framed, context: context)
+        case .listOffsets: return await ListOffsetsHandler(broker: self).run(framed, context: context)
+        case .metadata: return await MetadataHandler(broker: self).run(framed, context: context)
+        case .findCoordinator: return await FindCoordinatorHandler().run(framed, context: context)
+        case .apiVersions: return await ApiVersionsHandler().run(framed, context: context)
+        case .createTopics: return await CreateTopicsHandler(broker: self).run(framed, context: context)
+        case .deleteTopics: return await DeleteTopicsHandler(broker: self).run(framed, context: context)
+        case .deleteRecords: return await DeleteRecordsHandler(broker: self).run(framed, context: context)
+        case .offsetForLeaderEpoch: return await OffsetForLeaderEpochHandler(broker: self).run(framed, context: context)
+        case .describeConfigs: return await DescribeConfigsHandler(broker: self).run(framed, context: context)
+        case .alterConfigs: return await AlterConfigsHandler(broker: self).run(framed, context: context)
+        case .createPartitions: return await CreatePartitionsHandler(broker: self).run(framed, context: context)
+        case .incrementalAlterConfigs: return await IncrementalAlterConfigsHandler(broker: self).run(framed, context: context)
+        case .describeCluster: return await DescribeClusterHandler(broker: self).run(framed, context: context)
+        default: return .close("unsupported API \(framed.apiKey.name)")
+        }
+    }
+
+    /// The broker node as Metadata and DescribeCluster report it.
+    var node: (id: Int32, host: String, port: Int32) {
+        let advertised = config.advertised
+        return (config.nodeId, advertised.host, Int32(advertised.port))
+    }
+}

@@ -1,0 +1,109 @@
+import KafkaProtocol
+import Logging
+import NIOCore
+
+/// One client connection. Frames arrive from `KafkaFrameDecoder`; each request is handled
+/// concurrently (a long-poll Fetch does not hold up the next request), but responses
+/// leave strictly in request order. When `maxInFlight` requests are outstanding the
+/// handler stops asking the socket for more bytes until one completes.
+///
+/// Invariant (event loop only): `nextToWrite <= nextSequence`, and `completed` holds only
+/// sequence numbers in `nextToWrite..<nextSequence`.
+final class ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let broker: Broker
+    private let maxInFlight: Int
+    private var logger: Logger
+    private var peer = "unknown"
+    private var nextSequence = 0
+    private var nextToWrite = 0
+    private var completed: [Int: RequestOutcome] = [:]
+    private var readPending = false
+    private var closing = false
+
+    init(broker: Broker, maxInFlight: Int) {
+        self.broker = broker
+        self.maxInFlight = maxInFlight
+        self.logger = broker.logger
+    }
+
+    private var inFlight: Int { nextSequence - nextToWrite }
+
+    func channelActive(context: ChannelHandlerContext) {
+        peer = context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        logger[metadataKey: "peer"] = "\(peer)"
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        let frame = unwrapInboundIn(data)
+        let request: FramedRequest
+        do {
+            request = try FramedRequest(frame: frame)
+        } catch {
+            close(context: context, reason: "\(error)")
+            return
+        }
+        let sequence = nextSequence
+        nextSequence += 1
+        let broker = self.broker
+        let peer = self.peer
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        Task {
+            let outcome = await broker.handle(request, peer: peer)
+            eventLoop.execute {
+                loopBound.value.handler.complete(sequence, outcome, context: loopBound.value.context)
+            }
+        }
+    }
+
+    private func complete(_ sequence: Int, _ outcome: RequestOutcome, context: ChannelHandlerContext) {
+        guard !closing else { return }
+        completed[sequence] = outcome
+        var wrote = false
+        while let next = completed.removeValue(forKey: nextToWrite) {
+            nextToWrite += 1
+            switch next {
+            case .respond(let writer):
+                context.write(wrapOutboundOut(writer.buffer), promise: nil)
+                wrote = true
+            case .noResponse:
+                break
+            case .close(let reason):
+                if wrote { context.flush() }
+                close(context: context, reason: reason)
+                return
+            }
+        }
+        if wrote { context.flush() }
+        if readPending && inFlight < maxInFlight {
+            readPending = false
+            context.read()
+        }
+    }
+
+    /// Outbound read requests are held back while too many requests are in flight.
+    func read(context: ChannelHandlerContext) {
+        if inFlight >= maxInFlight {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        close(context: context, reason: "\(error)")
+    }
+
+    private func close(context: ChannelHandlerContext, reason: String) {
+        guard !closing else { return }
+        closing = true
+        logger.warning("closing connection", metadata: ["reason": "\(reason)"])
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,40 @@
+import KafkaProtocol
+public import NIOCore
+import NIOPosix
+
+/// The TCP listener: each accepted connection gets a frame decoder bounded by
+/// `socket.request.max.bytes` and a `ConnectionHandler`.
+public final class KafkaServer: Sendable {
+    private let channel: any Channel
+
+    /// The address actually bound (port 0 picks a free one).
+    public var localAddress: SocketAddress? { channel.localAddress }
+
+    public static func start(broker: Broker, group: any EventLoopGroup) async throws -> KafkaServer {
+        let maxFrame = broker.config.socketRequestMaxBytes
+        let maxInFlight = broker.config.queuedMaxRequests
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maximumFrameLength: maxFrame)))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(broker: broker, maxInFlight: maxInFlight))
+                }
+            }
+            .bind(host: broker.config.listenHost, port: broker.config.listenPort)
+            .get()
+        return KafkaServer(channel: channel)
+    }
+
+    private init(channel: any Channel) {
+        self.channel = channel
+    }
+
+    /// Stops accepting connections.
+    public func stopAccepting() async {
+        try? await channel.close()
+    }
+}

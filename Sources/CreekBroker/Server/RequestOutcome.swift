@@ -1,0 +1,21 @@
+public import KafkaProtocol
+
+/// What the broker decided for one request; the connection carries it out in request order.
+public enum RequestOutcome: Sendable {
+    /// Send this response frame.
+    case respond(KafkaWriter)
+    /// Send nothing (Produce with acks=0).
+    case noResponse
+    /// Log the reason and close the connection.
+    case close(String)
+}
+
+/// The request-level facts a handler may need besides the body.
+public struct RequestContext: Sendable {
+    public var apiKey: ApiKey
+    public var apiVersion: Int16
+    public var correlationId: Int32
+    public var clientId: String?
+    /// `host:port` of the peer, for log lines.
+    public var peer: String
+}

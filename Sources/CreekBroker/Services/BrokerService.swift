@@ -1,0 +1,89 @@
+import CreekStorage
+import Logging
+public import NIOCore
+import NIOPosix
+public import ServiceLifecycle
+
+/// The running broker as a `Service`: listens, runs retention and (for `--flush os`) the
+/// periodic flush, and on graceful shutdown (SIGTERM/SIGINT) stops accepting, lets
+/// in-flight requests finish, fsyncs every partition and writes the clean-shutdown marker.
+public final class BrokerService: Service, Sendable {
+    let broker: Broker
+    let group: any EventLoopGroup
+    /// Called with the bound address once the broker accepts connections.
+    let onReady: @Sendable (SocketAddress?) -> Void
+
+    public init(broker: Broker, group: any EventLoopGroup, onReady: @escaping @Sendable (SocketAddress?) -> Void) {
+        self.broker = broker
+        self.group = group
+        self.onReady = onReady
+    }
+
+    public func run() async throws {
+        let server = try await KafkaServer.start(broker: broker, group: group)
+        onReady(server.localAddress)
+        await withDiscardingTaskGroup { tasks in
+            tasks.addTask { await self.retentionLoop() }
+            if broker.config.flush == .os {
+                tasks.addTask { await self.flushLoop() }
+            }
+            try? await gracefulShutdown()
+            tasks.cancelAll()
+        }
+        broker.logger.notice("shutting down: no longer accepting connections")
+        await server.stopAccepting()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while broker.requestsInFlight > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        try await broker.topics.closeAll()
+        try CleanShutdownMarker.write(dataDirectory: broker.config.dataDirectory)
+        broker.logger.notice("shut down cleanly")
+    }
+
+    private func retentionLoop() async {
+        let interval = Duration.milliseconds(broker.config.logRetentionCheckIntervalMs)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { return }
+            await applyRetention()
+        }
+    }
+
+    /// One retention pass over every partition.
+    func applyRetention() async {
+        let now = broker.clock()
+        for topic in broker.topics.allTopics() {
+            for partition in topic.partitions {
+                do {
+                    let deleted = try await partition.applyRetention(nowMs: now)
+                    if deleted > 0 {
+                        let start = await partition.logStartOffset
+                        broker.logger.info("retention deleted segments", metadata: [
+                            "partition": "\(partition.topic)-\(partition.partition)", "segments": "\(deleted)",
+                            "logStartOffset": "\(start)",
+                        ])
+                    }
+                } catch {
+                    broker.logger.error("retention failed", metadata: ["partition": "\(partition.topic)-\(partition.partition)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    private func flushLoop() async {
+        let interval = Duration.milliseconds(broker.config.logFlushIntervalMs)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            for topic in broker.topics.allTopics() {
+                for partition in topic.partitions {
+                    do {
+                        try await partition.flush()
+                    } catch {
+                        broker.logger.error("flush failed", metadata: ["partition": "\(partition.topic)-\(partition.partition)", "error": "\(error)"])
+                    }
+                }
+            }
+        }
+    }
+}

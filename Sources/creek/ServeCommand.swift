@@ -1,0 +1,113 @@
+import ArgumentParser
+import CreekBroker
+import CreekStorage
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// `creek serve`: runs the broker until SIGINT or SIGTERM.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the broker (127.0.0.1:9092, data in ./creek-data, by default)."
+    )
+
+    @Option(help: "Address to listen on, HOST:PORT.")
+    var listen = "127.0.0.1:9092"
+
+    @Option(help: "Address Metadata reports to clients, HOST:PORT (default: the listen address).")
+    var advertise: String?
+
+    @Option(help: "Directory for topics, logs and metadata.")
+    var dataDir: String?
+
+    @Option(help: "This broker's node id.")
+    var nodeId: Int32?
+
+    @Option(help: "Durability: os, acks-all or always (see docs/durability.md).")
+    var flush = "acks-all"
+
+    @Option(name: .customLong("set"), help: "A broker setting by its Kafka name, NAME=VALUE (repeatable).")
+    var settings: [String] = []
+
+    @Option(help: "A properties file of Kafka-named broker settings.")
+    var config: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "creek")
+        let brokerConfig: BrokerConfig
+        do {
+            brokerConfig = try makeConfig()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let clean = try CleanShutdownMarker.consume(dataDirectory: brokerConfig.dataDirectory)
+        if !clean && FileSystem.exists(TopicCatalog.path(dataDirectory: brokerConfig.dataDirectory)) {
+            logger.warning("previous shutdown was not clean: validating the newest segment of every partition")
+        }
+        let started = ContinuousClock.now
+        let topics = try TopicRegistry(config: brokerConfig, recover: !clean, clock: Self.nowMs)
+        let broker = Broker(config: brokerConfig, topics: topics, logger: logger, clock: Self.nowMs)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let service = BrokerService(broker: broker, group: group) { address in
+            let elapsed = ContinuousClock.now - started
+            let shown = address.map { "\($0.ipAddress ?? brokerConfig.listenHost):\($0.port ?? brokerConfig.listenPort)" }
+                ?? "\(brokerConfig.listenHost):\(brokerConfig.listenPort)"
+            print("creek ready on \(shown) (data \(brokerConfig.dataDirectory), flush \(brokerConfig.flush.rawValue), node \(brokerConfig.nodeId), \(topics.allTopics().count) topics, started in \(elapsed.formatted(.units(allowed: [.milliseconds]))))")
+            fflush(nil)
+        }
+        let serviceGroup = ServiceGroup(
+            configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await serviceGroup.run()
+        try await group.shutdownGracefully()
+    }
+
+    private func makeConfig() throws -> BrokerConfig {
+        var result = BrokerConfig()
+        if let config {
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            try result.apply(propertiesFile: text, source: config)
+        }
+        for setting in settings {
+            guard let equals = setting.firstIndex(of: "=") else {
+                throw ConfigError(name: setting, value: "", reason: "expected --set NAME=VALUE")
+            }
+            try result.apply(name: String(setting[..<equals]), value: String(setting[setting.index(after: equals)...]))
+        }
+        guard let (host, port) = BrokerConfig.hostPort(listen) else {
+            throw ConfigError(name: "--listen", value: listen, reason: "expected HOST:PORT")
+        }
+        result.listenHost = host
+        result.listenPort = port
+        if let advertise {
+            guard let (host, port) = BrokerConfig.hostPort(advertise) else {
+                throw ConfigError(name: "--advertise", value: advertise, reason: "expected HOST:PORT")
+            }
+            result.advertisedHost = host
+            result.advertisedPort = port
+        }
+        if let dataDir { result.dataDirectory = dataDir }
+        if let nodeId { result.nodeId = nodeId }
+        guard let policy = BrokerConfig.FlushPolicy(rawValue: flush) else {
+            throw ConfigError(name: "--flush", value: flush, reason: "must be os, acks-all or always")
+        }
+        result.flush = policy
+        return result
+    }
+
+    @Sendable static func nowMs() -> Int64 {
+        Int64(Date().timeIntervalSince1970 * 1000)
+    }
+}
