@@ -1,0 +1,116 @@
+"""Fixtures that run the real `creek` binary for the compatibility tests.
+
+Each test gets its own broker on a free loopback port with a fresh data directory. The
+broker is stopped by PID (SIGTERM, then SIGKILL if it hangs) when the test ends.
+"""
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def creek_binary() -> str:
+    explicit = os.environ.get("CREEK_BIN")
+    if explicit:
+        return explicit
+    path = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    return str(Path(path) / "creek")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Creek:
+    """A running broker process and how to restart, stop or kill it."""
+
+    def __init__(self, data_dir: Path, extra_args=()):
+        self.binary = creek_binary()
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.extra_args = list(extra_args)
+        self.process = None
+        self.log_path = data_dir.parent / f"creek-{self.port}.log"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, extra_args=None, timeout=20.0):
+        if extra_args is not None:
+            self.extra_args = list(extra_args)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [self.binary, "serve", "--listen", self.bootstrap, "--data-dir", str(self.data_dir), *self.extra_args],
+            stdout=subprocess.PIPE, stderr=log)
+        deadline = time.monotonic() + timeout
+        line = self.process.stdout.readline().decode()
+        if "creek ready" not in line:
+            raise RuntimeError(f"creek did not start: {line!r}; log: {self.log()}")
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("creek is not accepting connections")
+
+    def stop(self, sig=signal.SIGTERM, timeout=30.0):
+        if self.process is None:
+            return None
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        self.process.stdout.close()
+        self.process = None
+        return code
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def restart(self, extra_args=None):
+        self.stop()
+        return self.start(extra_args)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text()
+        except FileNotFoundError:
+            return ""
+
+
+@pytest.fixture
+def creek(tmp_path):
+    broker = Creek(tmp_path / "data")
+    broker.start(["--set", "group.initial.rebalance.delay.ms=0"])
+    yield broker
+    code = broker.stop()
+    assert code in (0, None), f"creek exited with {code}; log:\n{broker.log()}"
+
+
+@pytest.fixture
+def creek_factory(tmp_path):
+    """For tests that need their own flags: call with extra args to start a broker."""
+    started = []
+
+    def make(*args):
+        broker = Creek(tmp_path / f"data{len(started)}", args)
+        broker.start()
+        started.append(broker)
+        return broker
+
+    yield make
+    for broker in started:
+        broker.stop()
