@@ -1,0 +1,113 @@
+"""Raw-socket bad input: each case is answered (in order) or closed promptly, and other
+connections keep being served."""
+import os
+import socket
+import struct
+import time
+
+import pytest
+
+
+def request(api_key, version, correlation_id, body=b"", client_id=b"raw"):
+    header = struct.pack(">hhih", api_key, version, correlation_id, len(client_id)) + client_id
+    payload = header + body
+    return struct.pack(">i", len(payload)) + payload
+
+
+def api_versions_v0(correlation_id):
+    return request(18, 0, correlation_id)
+
+
+def metadata_v1_no_topics(correlation_id):
+    return request(3, 1, correlation_id, struct.pack(">i", 0))
+
+
+def connect(creek):
+    s = socket.create_connection(("127.0.0.1", creek.port), timeout=5)
+    s.settimeout(5)
+    return s
+
+
+def read_frame(s):
+    def exactly(n):
+        data = b""
+        while len(data) < n:
+            chunk = s.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return data
+    (length,) = struct.unpack(">i", exactly(4))
+    return exactly(length)
+
+
+def correlation(frame):
+    return struct.unpack(">i", frame[:4])[0]
+
+
+def assert_closed(s, timeout=5):
+    s.settimeout(timeout)
+    started = time.monotonic()
+    try:
+        while True:
+            data = s.recv(4096)
+            if not data:
+                break
+    except ConnectionResetError:
+        pass
+    assert time.monotonic() - started < timeout
+
+
+def assert_served(creek):
+    with connect(creek) as s:
+        s.sendall(api_versions_v0(99))
+        assert correlation(read_frame(s)) == 99
+
+
+@pytest.mark.parametrize("payload", [
+    os.urandom(64),
+    struct.pack(">i", -5) + b"xxxx",
+    struct.pack(">i", 0x7FFFFFFF) + b"xxxx",
+    request(999, 0, 1),
+    request(3, 99, 1, struct.pack(">i", 0)),
+    request(3, 1, 1, b"\xff"),
+], ids=["garbage", "negative-length", "huge-length", "unknown-api-key", "unsupported-version", "malformed-body"])
+def test_bad_frames_close_the_connection(creek, payload):
+    with connect(creek) as s:
+        s.sendall(payload)
+        assert_closed(s)
+    assert_served(creek)
+
+
+def test_unsupported_api_versions_version_gets_v0_error(creek):
+    with connect(creek) as s:
+        s.sendall(request(18, 99, 7, b"\x00\x00\x00"))
+        frame = read_frame(s)
+        assert correlation(frame) == 7
+        error_code, count = struct.unpack(">hi", frame[4:10])
+        assert error_code == 35
+        key, low, high = struct.unpack(">hhh", frame[10:16])
+        assert (count, key, low) == (1, 18, 0) and high >= 3
+
+
+def test_one_byte_writes(creek):
+    with connect(creek) as s:
+        for byte in api_versions_v0(5):
+            s.sendall(bytes([byte]))
+        assert correlation(read_frame(s)) == 5
+
+
+def test_pipelined_requests_answered_in_order(creek):
+    with connect(creek) as s:
+        s.sendall(b"".join([api_versions_v0(1), metadata_v1_no_topics(2), api_versions_v0(3),
+                            metadata_v1_no_topics(4)]))
+        assert [correlation(read_frame(s)) for _ in range(4)] == [1, 2, 3, 4]
+
+
+def test_truncated_frame_does_not_block_others(creek):
+    stuck = connect(creek)
+    stuck.sendall(api_versions_v0(1)[:-3])
+    for _ in range(3):
+        assert_served(creek)
+    stuck.close()
+    assert_served(creek)
