@@ -129,10 +129,11 @@ def test_tail_overwritten_with_garbage_after_crash_is_truncated(creek):
     path = last_segment(creek.data_dir, "garbage")
     size = os.path.getsize(path)
     position, kept = batch_starts(path)[-1]
-    # Overwrite the middle of the last batch (its header stays plausible; its CRC fails).
+    # Overwrite the records of the last batch (its 61-byte header stays plausible; its CRC fails).
+    assert size - position > 61
     with open(path, "r+b") as f:
-        f.seek(position + 80)
-        f.write(os.urandom(size - position - 80))
+        f.seek(position + 61)
+        f.write(os.urandom(size - position - 61))
     creek.start()
     assert watermarks(creek.bootstrap, "garbage", 1)[0] == (0, kept)
     consumed = CONSUMERS["kafka-python"](creek.bootstrap, "garbage", 1, kept)

@@ -2,7 +2,10 @@
 # Runs every test. Usage: scripts/test.sh (from anywhere; needs the Swift toolchain).
 #  1. the committed generated code matches what kafka-codegen makes from the schemas
 #     (schema folder: $KAFKA_SCHEMA_DIR, default ../shared/kafka-protocol/message);
-#  2. the Swift unit tests.
+#  2. the Swift unit tests;
+#  3. the compatibility suite (compat/): real clients (kcat, confluent-kafka, kafka-python,
+#     aiokafka) against the real `creek` binary. A missing client fails the run; install
+#     them with: apt-get install kcat; pip install -r compat/requirements.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 schemas=${KAFKA_SCHEMA_DIR:-../shared/kafka-protocol/message}
@@ -24,3 +27,6 @@ fi
 
 echo "== unit tests"
 swift test --skip-build --parallel
+
+echo "== compatibility tests (real clients against the creek binary)"
+CREEK_BIN="$(swift build --show-bin-path)/creek" python3 -m pytest compat -q -p no:cacheprovider "$@"

@@ -201,6 +201,13 @@ public actor PartitionLog {
         return low
     }
 
+    /// Wakes every parked long-poll Fetch (used at shutdown).
+    public func wakeWaiters() {
+        let toWake = waiters
+        waiters.removeAll()
+        for waiter in toWake { waiter.fire() }
+    }
+
     /// Registers a long-poll Fetch to be woken by the next append.
     public func register(_ waiter: FetchWaiter) {
         waiters.removeAll { $0.isDone }

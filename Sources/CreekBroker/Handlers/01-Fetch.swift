@@ -24,7 +24,7 @@ struct FetchHandler: ApiHandler {
         while true {
             let (response, bytes, hasError) = await readOnce(request, useIds: useIds)
             let now = ContinuousClock.now
-            if bytes >= Int(request.minBytes) || hasError || now >= deadline || request.maxWaitMs <= 0 {
+            if bytes >= Int(request.minBytes) || hasError || now >= deadline || request.maxWaitMs <= 0 || broker.isShuttingDown {
                 return response
             }
             let waiter = FetchWaiter()

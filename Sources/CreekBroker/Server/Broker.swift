@@ -12,12 +12,26 @@ public final class Broker: Sendable {
     public let logger: Logger
     let clock: @Sendable () -> Int64
     private let inFlight = NIOLockedValueBox(0)
+    private let shuttingDown = NIOLockedValueBox(false)
 
     public init(config: BrokerConfig, topics: TopicRegistry, logger: Logger, clock: @escaping @Sendable () -> Int64) {
         self.config = config
         self.topics = topics
         self.logger = logger
         self.clock = clock
+    }
+
+    /// True once graceful shutdown began: long-poll fetches return at once.
+    public var isShuttingDown: Bool { shuttingDown.withLockedValue { $0 } }
+
+    /// Starts graceful shutdown: parked long-poll fetches are woken and answer now.
+    public func beginShutdown() async {
+        shuttingDown.withLockedValue { $0 = true }
+        for topic in topics.allTopics() {
+            for partition in topic.partitions {
+                await partition.wakeWaiters()
+            }
+        }
     }
 
     /// Requests being handled right now, across all connections.

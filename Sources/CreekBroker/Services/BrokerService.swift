@@ -32,6 +32,7 @@ public final class BrokerService: Service, Sendable {
         }
         broker.logger.notice("shutting down: no longer accepting connections")
         await server.stopAccepting()
+        await broker.beginShutdown()
         let deadline = ContinuousClock.now + .seconds(30)
         while broker.requestsInFlight > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
