@@ -86,6 +86,16 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "CreekStorageTests",
+            dependencies: ["CreekStorage", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CreekBrokerTests",
+            dependencies: ["CreekBroker", "CreekStorage", "KafkaProtocol"],
+            swiftSettings: strict
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

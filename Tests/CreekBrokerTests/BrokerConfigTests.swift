@@ -1,0 +1,63 @@
+import CreekBroker
+import Testing
+
+@Suite("Broker configuration")
+struct BrokerConfigTests {
+    @Test("Kafka-named settings apply, with Kafka's defaults")
+    func settings() throws {
+        var config = BrokerConfig()
+        #expect(config.autoCreateTopicsEnable && config.numPartitions == 1)
+        #expect(config.logRetentionCheckIntervalMs == 300_000 && config.socketRequestMaxBytes == 104_857_600)
+        try config.apply(name: "num.partitions", value: "6")
+        try config.apply(name: "log.retention.hours", value: "2")
+        try config.apply(name: "auto.create.topics.enable", value: "false")
+        try config.apply(name: "listeners", value: "PLAINTEXT://0.0.0.0:9093")
+        #expect(config.numPartitions == 6)
+        #expect(config.logRetentionMs == 7_200_000)
+        #expect(!config.autoCreateTopicsEnable)
+        #expect(config.listenHost == "0.0.0.0" && config.listenPort == 9093)
+    }
+
+    @Test("unknown names and bad values are refused with a reason")
+    func refusals() {
+        var config = BrokerConfig()
+        #expect(throws: ConfigError.self) { try config.apply(name: "no.such.setting", value: "1") }
+        #expect(throws: ConfigError.self) { try config.apply(name: "num.partitions", value: "zero") }
+        #expect(throws: ConfigError.self) { try config.apply(name: "num.partitions", value: "0") }
+        #expect(throws: ConfigError.self) { try config.apply(name: "delete.topic.enable", value: "yes") }
+        #expect(throws: ConfigError.self) { try config.apply(name: "log.message.timestamp.type", value: "Now") }
+        do {
+            try config.apply(name: "num.partitions", value: "-3")
+        } catch {
+            #expect(error.description.contains("num.partitions") && error.description.contains("between"))
+        }
+    }
+
+    @Test("properties files use NAME=VALUE lines and comments")
+    func propertiesFile() throws {
+        var config = BrokerConfig()
+        try config.apply(propertiesFile: "# comment\n! also\nnum.partitions = 3\n\nmessage.max.bytes=2000\n", source: "test")
+        #expect(config.numPartitions == 3 && config.messageMaxBytes == 2000)
+        #expect(throws: ConfigError.self) { try config.apply(propertiesFile: "just words", source: "test") }
+    }
+
+    @Test("topic names follow Kafka's rules")
+    func topicNames() {
+        #expect(TopicName.problem("orders.v1_x-2") == nil)
+        #expect(TopicName.problem("") != nil)
+        #expect(TopicName.problem("..") != nil)
+        #expect(TopicName.problem("has space") != nil)
+        #expect(TopicName.problem(String(repeating: "a", count: 250)) != nil)
+    }
+
+    @Test("topic configs are validated by name and value")
+    func topicConfigs() {
+        #expect(TopicConfigs.validate(name: "retention.ms", value: "-1") == nil)
+        #expect(TopicConfigs.validate(name: "retention.ms", value: "soon") != nil)
+        #expect(TopicConfigs.validate(name: "cleanup.policy", value: "compact") != nil)
+        #expect(TopicConfigs.validate(name: "message.timestamp.type", value: "LogAppendTime") == nil)
+        #expect(TopicConfigs.validate(name: "unknown.config", value: "1") != nil)
+        let log = TopicConfigs.logConfig(broker: BrokerConfig(), overrides: ["segment.bytes": "1000", "message.timestamp.type": "LogAppendTime"])
+        #expect(log.segmentBytes == 1000 && log.timestampType == .logAppendTime)
+    }
+}
