@@ -4,11 +4,22 @@
 #     (schema folder: $KAFKA_SCHEMA_DIR, default ../shared/kafka-protocol/message);
 #  2. the Swift unit tests;
 #  3. the compatibility suite (compat/): real clients (kcat, confluent-kafka, kafka-python,
-#     aiokafka) against the real `creek` binary. A missing client fails the run; install
-#     them with: apt-get install kcat; pip install -r compat/requirements.txt
+#     aiokafka) against the real `creek` binary. Missing clients are installed first
+#     (apt-get for kcat, as root or through sudo; pip for the rest); if that fails, the
+#     run fails: a missing client is never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 schemas=${KAFKA_SCHEMA_DIR:-../shared/kafka-protocol/message}
+
+echo "== test dependencies"
+if ! command -v kcat >/dev/null; then
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q && $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat
+fi
+if ! python3 -c "import pytest, confluent_kafka, kafka, aiokafka, snappy, lz4, zstandard" 2>/dev/null; then
+    python3 -m pip install --quiet -r compat/requirements.txt
+fi
 
 echo "== build"
 swift build --build-tests
