@@ -73,6 +73,9 @@ static rd_kafka_t *make_consumer(const char *bootstrap, const char *topic, int p
     set(conf, "group.id", "creek-load");
     set(conf, "enable.auto.commit", "false");
     set(conf, "enable.partition.eof", "false");
+    /* librdkafka stops fetching while 100,000 messages are queued locally and backs off;
+       with 100-byte records that, not the broker, bounds consumption. Same for both targets. */
+    set(conf, "queued.min.messages", "1000000");
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk) die("consumer", err);
     rd_kafka_poll_set_consumer(rk);

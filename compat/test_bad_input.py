@@ -111,3 +111,19 @@ def test_truncated_frame_does_not_block_others(creek):
         assert_served(creek)
     stuck.close()
     assert_served(creek)
+
+
+def test_unserved_old_fetch_version_gets_unsupported_version(creek):
+    # Fetch v3: replica_id, max_wait, min_bytes, max_bytes, [topic [partition offset max_bytes]].
+    body = struct.pack(">iiii", -1, 0, 1, 1000) + struct.pack(">i", 1) + struct.pack(">h", 1) + b"t"
+    body += struct.pack(">i", 1) + struct.pack(">iqi", 0, 0, 1000)
+    with connect(creek) as s:
+        s.sendall(request(1, 3, 21, body))
+        frame = read_frame(s)
+        assert correlation(frame) == 21
+        # throttle_time_ms, [topic: name, [partition: index, error_code ...]]
+        throttle, topics, name_len = struct.unpack(">iih", frame[4:14])
+        assert (topics, frame[14:14 + name_len]) == (1, b"t")
+        offset = 14 + name_len
+        partitions, index, error = struct.unpack(">iih", frame[offset:offset + 10])
+        assert (partitions, index, error) == (1, 0, 35)

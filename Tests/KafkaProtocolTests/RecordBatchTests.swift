@@ -156,6 +156,23 @@ struct RecordBatchTests {
         #expect(throws: RecordBatchError.self) { try trailing.validate() }
     }
 
+    @Test("the allocation-free record walk in validate() agrees with records() on corrupted batches")
+    func walkAgreesWithRecords() throws {
+        var rng = TestRandom(seed: 0xFA11)
+        let original = sampleBatch()
+        for _ in 0..<3000 {
+            let mutated = try withField(original) { bytes in
+                for _ in 0..<Int(1 + rng.next() % 3) {
+                    let position = 61 + Int(rng.next() % UInt64(bytes.readableBytes - 61))
+                    bytes.setInteger(UInt8(truncatingIfNeeded: rng.next()), at: position)
+                }
+            }
+            let walked = (try? mutated.validate()) != nil
+            let parsed = (try? mutated.records()) != nil
+            #expect(walked == parsed, "walk \(walked) vs records \(parsed) for \(mutated.buffer.hexString)")
+        }
+    }
+
     @Test("several batches split out of one records field")
     func splitting() throws {
         var records = ByteBuffer()

@@ -36,6 +36,10 @@ public struct BrokerConfig: Sendable, Hashable {
     public var socketRequestMaxBytes = 104_857_600
     /// Requests one connection may have in flight before Creek stops reading from it.
     public var queuedMaxRequests = 500
+    /// Request bytes one connection may have in flight before Creek stops reading from it.
+    /// Kafka's name; Kafka applies it broker-wide with no default limit, Creek per
+    /// connection with 16 MiB, which bounds memory under pipelined producers.
+    public var queuedMaxRequestBytes = 16 << 20
     public var deleteTopicEnable = true
     public var groupInitialRebalanceDelayMs: Int64 = 3000
     public var offsetsRetentionMinutes: Int64 = 10080
@@ -52,6 +56,7 @@ public struct BrokerConfig: Sendable, Hashable {
         "log.retention.ms", "log.retention.minutes", "log.retention.hours", "log.retention.bytes",
         "log.retention.check.interval.ms", "log.flush.interval.ms", "log.index.interval.bytes",
         "log.message.timestamp.type", "message.max.bytes", "socket.request.max.bytes", "queued.max.requests",
+        "queued.max.request.bytes",
         "delete.topic.enable", "group.initial.rebalance.delay.ms", "offsets.retention.minutes",
         "broker.id", "node.id", "log.dirs", "log.dir", "listeners", "advertised.listeners",
     ]
@@ -80,6 +85,9 @@ public struct BrokerConfig: Sendable, Hashable {
         case "message.max.bytes": messageMaxBytes = Int(try Self.integer(name, value, min: 0, max: Int64(Int32.max)))
         case "socket.request.max.bytes": socketRequestMaxBytes = Int(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
         case "queued.max.requests": queuedMaxRequests = Int(try Self.integer(name, value, min: 1, max: 100_000))
+        case "queued.max.request.bytes":
+            let bytes = try Self.integer(name, value, min: -1, max: Int64(Int32.max))
+            queuedMaxRequestBytes = bytes == -1 ? Int.max : Int(bytes)
         case "delete.topic.enable": deleteTopicEnable = try Self.bool(name, value)
         case "group.initial.rebalance.delay.ms": groupInitialRebalanceDelayMs = try Self.integer(name, value, min: 0)
         case "offsets.retention.minutes": offsetsRetentionMinutes = try Self.integer(name, value, min: 1)
@@ -189,6 +197,7 @@ extension BrokerConfig {
             ("message.max.bytes", String(messageMaxBytes), .int),
             ("socket.request.max.bytes", String(socketRequestMaxBytes), .int),
             ("queued.max.requests", String(queuedMaxRequests), .int),
+            ("queued.max.request.bytes", queuedMaxRequestBytes == Int.max ? "-1" : String(queuedMaxRequestBytes), .long),
             ("delete.topic.enable", String(deleteTopicEnable), .boolean),
             ("group.initial.rebalance.delay.ms", String(groupInitialRebalanceDelayMs), .int),
             ("offsets.retention.minutes", String(offsetsRetentionMinutes), .int),

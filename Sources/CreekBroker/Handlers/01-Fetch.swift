@@ -9,13 +9,25 @@ import NIOCore
 /// partition with data is returned even when larger (Kafka's rule). v13+ names topics
 /// by id. Fetch sessions are not kept: session id 0 is returned, and a request naming a
 /// session gets FETCH_SESSION_ID_NOT_FOUND so the client falls back to full fetches.
+/// v0-3 (message format v0/v1) are accepted only to answer every partition with
+/// UNSUPPORTED_VERSION.
 struct FetchHandler: ApiHandler {
     static let versions: ClosedRange<Int16> = 4...17
+    static let accepted: ClosedRange<Int16> = 0...17
     let broker: Broker
 
     typealias PartitionData = FetchResponse.PartitionData
 
     func handle(_ request: FetchRequest, context: RequestContext) async -> FetchResponse? {
+        if context.apiVersion < Self.versions.lowerBound {
+            let topics = request.topics.map { topic in
+                FetchResponse.FetchableTopicResponse(topic: topic.topic, partitions: topic.partitions.map {
+                    PartitionData(partitionIndex: $0.partition, errorCode: KafkaErrorCode.unsupportedVersion.rawValue,
+                                  highWatermark: -1, records: nil)
+                })
+            }
+            return FetchResponse(responses: topics)
+        }
         if request.sessionId != 0 {
             return FetchResponse(errorCode: KafkaErrorCode.fetchSessionIdNotFound.rawValue, sessionId: 0)
         }

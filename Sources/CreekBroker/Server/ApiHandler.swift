@@ -4,12 +4,18 @@ import KafkaProtocol
 /// `versions` is what Creek advertises in ApiVersions and accepts.
 protocol ApiHandler: Sendable {
     associatedtype Request: KafkaRequestMessage
+    /// The versions advertised in ApiVersions.
     static var versions: ClosedRange<Int16> { get }
+    /// The versions accepted: by default those advertised. A handler may accept older
+    /// schema versions only to answer them with UNSUPPORTED_VERSION in their own shape.
+    static var accepted: ClosedRange<Int16> { get }
     /// The response in the request's version, or nil for none (acks=0).
     func handle(_ request: Request, context: RequestContext) async -> Request.Response?
 }
 
 extension ApiHandler {
+    static var accepted: ClosedRange<Int16> { versions }
+
     /// Decodes the body, runs the handler, encodes the response.
     func run(_ framed: FramedRequest, context: RequestContext) async -> RequestOutcome {
         var body = framed.body

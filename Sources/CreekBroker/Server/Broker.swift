@@ -37,7 +37,12 @@ public final class Broker: Sendable {
     /// Requests being handled right now, across all connections.
     public var requestsInFlight: Int { inFlight.withLockedValue { $0 } }
 
-    /// The API keys Creek serves and the versions it accepts (what ApiVersions advertises).
+    /// Versions accepted beyond those advertised (answered with UNSUPPORTED_VERSION).
+    static let acceptedVersions: [ApiKey: ClosedRange<Int16>] = [
+        .fetch: FetchHandler.accepted,
+    ]
+
+    /// The API keys Creek serves and the versions it advertises in ApiVersions.
     public static let supportedVersions: [ApiKey: ClosedRange<Int16>] = [
         .produce: ProduceHandler.versions,
         .fetch: FetchHandler.versions,
@@ -68,7 +73,8 @@ public final class Broker: Sendable {
         guard let served = Self.supportedVersions[framed.apiKey] else {
             return .close("unsupported API \(framed.apiKey.name) (key \(framed.apiKey.rawValue))")
         }
-        guard served.contains(framed.apiVersion) else {
+        let accepted = Self.acceptedVersions[framed.apiKey] ?? served
+        guard accepted.contains(framed.apiVersion) else {
             if framed.apiKey == .apiVersions {
                 return .respond(ApiVersionsResponse.unsupportedVersionFrame(correlationId: framed.correlationId, supported: served))
             }

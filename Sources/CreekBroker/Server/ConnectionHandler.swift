@@ -4,8 +4,9 @@ import NIOCore
 
 /// One client connection. Frames arrive from `KafkaFrameDecoder`; each request is handled
 /// concurrently (a long-poll Fetch does not hold up the next request), but responses
-/// leave strictly in request order. When `maxInFlight` requests are outstanding the
-/// handler stops asking the socket for more bytes until one completes.
+/// leave strictly in request order. When `maxInFlight` requests, or `maxInFlightBytes` of
+/// request frames, are outstanding the handler stops asking the socket for more bytes
+/// until one completes, which bounds the memory one producer can pin.
 ///
 /// Invariant (event loop only): `nextToWrite <= nextSequence`, and `completed` holds only
 /// sequence numbers in `nextToWrite..<nextSequence`.
@@ -16,6 +17,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private let broker: Broker
     private let maxInFlight: Int
+    private let maxInFlightBytes: Int
+    private var inFlightBytes = 0
     private var logger: Logger
     private var peer = "unknown"
     private var nextSequence = 0
@@ -24,13 +27,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var readPending = false
     private var closing = false
 
-    init(broker: Broker, maxInFlight: Int) {
+    init(broker: Broker, maxInFlight: Int, maxInFlightBytes: Int) {
         self.broker = broker
         self.maxInFlight = maxInFlight
+        self.maxInFlightBytes = maxInFlightBytes
         self.logger = broker.logger
     }
 
     private var inFlight: Int { nextSequence - nextToWrite }
+    private var atLimit: Bool { inFlight >= maxInFlight || inFlightBytes >= maxInFlightBytes }
 
     func channelActive(context: ChannelHandlerContext) {
         peer = context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
@@ -50,6 +55,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         let sequence = nextSequence
         nextSequence += 1
+        let size = frame.readableBytes
+        inFlightBytes += size
         let broker = self.broker
         let peer = self.peer
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
@@ -57,12 +64,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
         Task {
             let outcome = await broker.handle(request, peer: peer)
             eventLoop.execute {
-                loopBound.value.handler.complete(sequence, outcome, context: loopBound.value.context)
+                loopBound.value.handler.complete(sequence, outcome, size: size, context: loopBound.value.context)
             }
         }
     }
 
-    private func complete(_ sequence: Int, _ outcome: RequestOutcome, context: ChannelHandlerContext) {
+    private func complete(_ sequence: Int, _ outcome: RequestOutcome, size: Int, context: ChannelHandlerContext) {
+        inFlightBytes -= size
         guard !closing else { return }
         completed[sequence] = outcome
         var wrote = false
@@ -81,7 +89,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
         }
         if wrote { context.flush() }
-        if readPending && inFlight < maxInFlight {
+        if readPending && !atLimit {
             readPending = false
             context.read()
         }
@@ -89,7 +97,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// Outbound read requests are held back while too many requests are in flight.
     func read(context: ChannelHandlerContext) {
-        if inFlight >= maxInFlight {
+        if atLimit {
             readPending = true
         } else {
             context.read()

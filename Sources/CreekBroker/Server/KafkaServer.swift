@@ -13,6 +13,7 @@ public final class KafkaServer: Sendable {
     public static func start(broker: Broker, group: any EventLoopGroup) async throws -> KafkaServer {
         let maxFrame = broker.config.socketRequestMaxBytes
         let maxInFlight = broker.config.queuedMaxRequests
+        let maxInFlightBytes = broker.config.queuedMaxRequestBytes
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -21,7 +22,7 @@ public final class KafkaServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maximumFrameLength: maxFrame)))
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(broker: broker, maxInFlight: maxInFlight))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(broker: broker, maxInFlight: maxInFlight, maxInFlightBytes: maxInFlightBytes))
                 }
             }
             .bind(host: broker.config.listenHost, port: broker.config.listenPort)

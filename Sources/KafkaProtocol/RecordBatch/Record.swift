@@ -116,9 +116,12 @@ extension RecordBatch {
         var headers: [RecordHeader] = []
         headers.reserveCapacity(Int(headerCount))
         for _ in 0..<Int(headerCount) {
+            // Like Kafka, a header key that is not valid UTF-8 is not an error; invalid
+            // sequences become U+FFFD here.
             guard let keyLength = record.readVarint(), keyLength >= 0, Int(keyLength) <= record.readableBytes,
-                  let headerKey = (try? record.readUTF8ValidatedString(length: Int(keyLength))) ?? nil
+                  let keyBytes = record.readSlice(length: Int(keyLength))
             else { throw fail("bad header key") }
+            let headerKey = String(decoding: keyBytes.readableBytesView, as: UTF8.self)
             let headerValue = try readNullableBytes(from: &record, what: "header value", fail: fail)
             headers.append(RecordHeader(key: headerKey, value: headerValue))
         }

@@ -10,7 +10,7 @@ extension RecordBatch {
             throw .invalidRecordCount(recordsCount: recordsCount, lastOffsetDelta: lastOffsetDelta)
         }
         if compression == RecordBatch.Compression.none {
-            _ = try records()
+            try walkRecords()
         }
     }
 }
