@@ -103,3 +103,18 @@ def test_same_key_same_partition_across_clients(creek):
         values = [m["value"].decode() for m in mine]
         expected = [f"c-{key.decode()}-{n}" for n in range(5)] + [f"p-{key.decode()}-{n}" for n in range(5)]
         assert values == expected
+
+
+def test_pipelined_requests_keep_send_order(creek):
+    """librdkafka pipelines many small Produce requests on one connection; they must be
+    appended in the order sent (ordering within a partition)."""
+    create_topic(creek.bootstrap, "ordered", 2)
+    records = [{"key": None, "value": str(i).encode(), "headers": [], "timestamp": 1_700_000_000_000 + i,
+                "partition": i % 2} for i in range(20_000)]
+    PRODUCERS["confluent"](creek.bootstrap, "ordered", records,
+                           **{"linger.ms": 0, "batch.num.messages": 5, "max.in.flight": 1000})
+    consumed = CONSUMERS["confluent"](creek.bootstrap, "ordered", 2, len(records))
+    assert len(consumed) == len(records)
+    for p in (0, 1):
+        mine = sorted((m for m in consumed if m["partition"] == p), key=lambda m: m["offset"])
+        assert [int(m["value"]) for m in mine] == list(range(p, 20_000, 2))

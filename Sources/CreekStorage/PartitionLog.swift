@@ -92,7 +92,8 @@ public actor PartitionLog {
     /// Appends validated batches: assigns offsets from the log end by patching each
     /// batch's baseOffset (and leader epoch 0), rolls the segment when full or old, and
     /// writes everything with one system call. With `sync`, returns only after an fsync
-    /// that covers these bytes (group commit).
+    /// that covers these bytes (group commit); callers that must not hold up the next
+    /// append (the Produce path) pass false and call `makeDurable(upTo:)` afterwards.
     public func append(_ batches: [RecordBatch], nowMs: Int64, sync: Bool) async throws(StorageError) -> AppendResult {
         let stamp: Int64? = config.timestampType == .logAppendTime ? nowMs : nil
         let incoming = batches.reduce(0) { $0 + $1.sizeInBytes }
@@ -128,6 +129,12 @@ public actor PartitionLog {
             throw .system(call: "fdatasync", path: file.path, errno: 5)
         }
         flushedOffset = max(flushedOffset, offset)
+    }
+
+    /// Returns once every record below `offset` is on stable storage (group commit).
+    public func makeDurable(upTo offset: Int64) async throws(StorageError) {
+        guard flushedOffset < offset, let active = segments.last else { return }
+        try await sync(upTo: logEndOffset, file: active.log)
     }
 
     /// Fsyncs what has been appended so far (the periodic flush of `--flush os`).

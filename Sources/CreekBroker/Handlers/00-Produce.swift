@@ -1,12 +1,17 @@
 import CreekStorage
 import KafkaProtocol
+import Logging
 
 /// Produce (key 0), v0-11 advertised (librdkafka 2.0.2 enables compression only when the
 /// range includes v0), served from v3: v0-2 carry magic 0/1 message sets and every
 /// partition gets UNSUPPORTED_FOR_MESSAGE_FORMAT. Each partition's batches are checked
-/// (magic 2, CRC-32C, record count, size against `max.message.bytes`) outside the
-/// partition's actor, then appended with offsets patched in. acks=0 gets no response;
-/// acks=-1 waits for an fsync under `--flush acks-all` and `always`.
+/// (magic 2, CRC-32C, record count, record structure, size against `max.message.bytes`)
+/// and appended with offsets patched in.
+///
+/// Two phases: `appendPhase` runs in request order on its connection (so one producer's
+/// pipelined requests append in the order sent, as Kafka guarantees), and the returned
+/// completion waits for durability (an fsync under `--flush acks-all` with acks=-1, or
+/// `always`) concurrently, so the next request can append meanwhile. acks=0 gets no response.
 /// Leaves out: transactional produce (INVALID_REQUEST until transactions exist) and the
 /// idempotent producer's sequence checks (the next issue).
 struct ProduceHandler: ApiHandler {
@@ -15,7 +20,19 @@ struct ProduceHandler: ApiHandler {
 
     typealias PartitionResponse = ProduceResponse.PartitionProduceResponse
 
+    /// A partition's append result, still waiting to become durable.
+    private struct Appended: Sendable {
+        var topic: String
+        var response: PartitionResponse
+        var durableAfter: (PartitionLog, Int64)?
+    }
+
     func handle(_ request: ProduceRequest, context: RequestContext) async -> ProduceResponse? {
+        await appendPhase(request, context: context)()
+    }
+
+    /// Validates and appends every partition, in request order; returns the completion.
+    func appendPhase(_ request: ProduceRequest, context: RequestContext) async -> @Sendable () async -> ProduceResponse? {
         let failure: (KafkaErrorCode, String)?
         if context.apiVersion < 3 {
             failure = (.unsupportedForMessageFormat, "Produce v\(context.apiVersion) (message format v0/v1) is not supported; Creek accepts RecordBatch v2 from Produce v3 on.")
@@ -27,39 +44,82 @@ struct ProduceHandler: ApiHandler {
             failure = nil
         }
         let sync = broker.config.flush == .always || (broker.config.flush == .acksAll && request.acks == -1)
-        var topics: [ProduceResponse.TopicProduceResponse] = []
+        var appended: [Appended] = []
         for topicData in request.topicData {
-            var partitions: [PartitionResponse] = []
-            if let (code, message) = failure {
-                partitions = topicData.partitionData.map { error($0.index, code, message) }
-            } else if topicData.partitionData.count == 1, let only = topicData.partitionData.first {
-                partitions = [await append(only, topic: topicData.name, sync: sync)]
-            } else {
-                partitions = await withTaskGroup(of: PartitionResponse.self) { group in
-                    for data in topicData.partitionData {
-                        group.addTask { await append(data, topic: topicData.name, sync: sync) }
-                    }
-                    var collected: [PartitionResponse] = []
-                    for await response in group { collected.append(response) }
-                    return collected.sorted { $0.index < $1.index }
+            for data in topicData.partitionData {
+                if let (code, message) = failure {
+                    appended.append(Appended(topic: topicData.name, response: error(data.index, code, message)))
+                } else {
+                    appended.append(await append(data, topic: topicData.name, sync: sync))
                 }
             }
-            topics.append(.init(name: topicData.name, partitionResponses: partitions))
         }
-        if request.acks == 0 { return nil }
-        return ProduceResponse(responses: topics, throttleTimeMs: 0)
+        let acks = request.acks
+        let logger = broker.logger
+        let done = appended
+        return {
+            var results = done
+            let pending = results.indices.filter { results[$0].durableAfter != nil }
+            if pending.count == 1, let index = pending.first, let (partition, offset) = results[index].durableAfter {
+                if let failed = await Self.waitDurable(partition, offset, logger: logger) { results[index].response = failed }
+            } else if pending.count > 1 {
+                let failures = await withTaskGroup(of: (Int, PartitionResponse?).self) { group in
+                    for index in pending {
+                        guard let (partition, offset) = results[index].durableAfter else { continue }
+                        let response = results[index].response
+                        group.addTask {
+                            let failed = await Self.waitDurable(partition, offset, logger: logger)
+                            return (index, failed.map { _ in Self.storageError(response.index, "fsync failed") })
+                        }
+                    }
+                    var collected: [(Int, PartitionResponse?)] = []
+                    for await item in group { collected.append(item) }
+                    return collected
+                }
+                for (index, failed) in failures {
+                    if let failed { results[index].response = failed }
+                }
+            }
+            if acks == 0 { return nil }
+            var topics: [ProduceResponse.TopicProduceResponse] = []
+            for result in results {
+                if let last = topics.indices.last, topics[last].name == result.topic {
+                    topics[last].partitionResponses.append(result.response)
+                } else {
+                    topics.append(.init(name: result.topic, partitionResponses: [result.response]))
+                }
+            }
+            return ProduceResponse(responses: topics, throttleTimeMs: 0)
+        }
+    }
+
+    private static func waitDurable(_ partition: PartitionLog, _ offset: Int64, logger: Logger) async -> PartitionResponse? {
+        do {
+            try await partition.makeDurable(upTo: offset)
+            return nil
+        } catch {
+            logger.error("fsync failed", metadata: ["partition": "\(partition.topic)-\(partition.partition)", "error": "\(error)"])
+            return storageError(partition.partition, "\(error)")
+        }
+    }
+
+    private static func storageError(_ index: Int32, _ message: String) -> PartitionResponse {
+        PartitionResponse(index: index, errorCode: KafkaErrorCode.kafkaStorageError.rawValue, baseOffset: -1, errorMessage: message)
     }
 
     private func error(_ index: Int32, _ code: KafkaErrorCode, _ message: String) -> PartitionResponse {
         PartitionResponse(index: index, errorCode: code.rawValue, baseOffset: -1, errorMessage: message)
     }
 
-    private func append(_ data: ProduceRequest.PartitionProduceData, topic name: String, sync: Bool) async -> PartitionResponse {
+    private func append(_ data: ProduceRequest.PartitionProduceData, topic name: String, sync: Bool) async -> Appended {
+        func failed(_ code: KafkaErrorCode, _ message: String) -> Appended {
+            Appended(topic: name, response: error(data.index, code, message))
+        }
         guard let topic = broker.topics.topic(named: name), let partition = topic.partition(data.index) else {
-            return error(data.index, .unknownTopicOrPartition, "This server does not host \(name)-\(data.index).")
+            return failed(.unknownTopicOrPartition, "This server does not host \(name)-\(data.index).")
         }
         guard let records = data.records?.buffer, records.readableBytes > 0 else {
-            return error(data.index, .corruptMessage, "The request carries no record batch.")
+            return failed(.corruptMessage, "The request carries no record batch.")
         }
         let maxBytes = await partition.config.maxMessageBytes
         var remaining = records
@@ -67,23 +127,24 @@ struct ProduceHandler: ApiHandler {
         do {
             while let batch = try RecordBatch.next(from: &remaining) {
                 guard batch.sizeInBytes <= maxBytes else {
-                    return error(data.index, .messageTooLarge, "Batch of \(batch.sizeInBytes) bytes exceeds max.message.bytes (\(maxBytes)).")
+                    return failed(.messageTooLarge, "Batch of \(batch.sizeInBytes) bytes exceeds max.message.bytes (\(maxBytes)).")
                 }
                 try batch.validate()
                 batches.append(batch)
             }
         } catch {
-            return self.error(data.index, Self.code(for: error), "\(error)")
+            return failed(Self.code(for: error), "\(error)")
         }
         do {
-            let result = try await partition.append(batches, nowMs: broker.clock(), sync: sync)
-            return PartitionResponse(
+            let result = try await partition.append(batches, nowMs: broker.clock(), sync: false)
+            let response = PartitionResponse(
                 index: data.index, errorCode: 0, baseOffset: result.baseOffset,
                 logAppendTimeMs: result.logAppendTime, logStartOffset: result.logStartOffset
             )
+            return Appended(topic: name, response: response, durableAfter: sync ? (partition, result.lastOffset + 1) : nil)
         } catch {
             broker.logger.error("append failed", metadata: ["partition": "\(name)-\(data.index)", "error": "\(error)"])
-            return self.error(data.index, .kafkaStorageError, "\(error)")
+            return failed(.kafkaStorageError, "\(error)")
         }
     }
 

@@ -61,15 +61,53 @@ public final class Broker: Sendable {
         .describeCluster: DescribeClusterHandler.versions,
     ]
 
-    /// Handles one framed request. Never throws: failures become Kafka error codes in
-    /// the response, or `.close` with a reason for the log.
-    public func handle(_ framed: FramedRequest, peer: String) async -> RequestOutcome {
+    /// Runs the part of a request that must happen in the connection's request order and
+    /// returns the rest. Produce appends here (so a producer's pipelined batches land in
+    /// the order sent) and waits for durability later; Fetch runs entirely later (a long
+    /// poll must not hold up the connection's next requests); everything else runs here.
+    public func dispatch(_ framed: FramedRequest, peer: String) async -> Dispatch {
         inFlight.withLockedValue { $0 += 1 }
-        defer { inFlight.withLockedValue { $0 -= 1 } }
         let context = RequestContext(
             apiKey: framed.apiKey, apiVersion: framed.apiVersion, correlationId: framed.correlationId,
             clientId: framed.header.clientId, peer: peer
         )
+        switch framed.apiKey {
+        case .produce where ProduceHandler.versions.contains(framed.apiVersion):
+            var body = framed.body
+            let request: ProduceRequest
+            do {
+                request = try ProduceRequest(from: &body, version: framed.apiVersion)
+            } catch {
+                inFlight.withLockedValue { $0 -= 1 }
+                return .done(.close("malformed Produce v\(framed.apiVersion) body: \(error)"))
+            }
+            let finish = await ProduceHandler(broker: self).appendPhase(request, context: context)
+            return .later {
+                defer { self.inFlight.withLockedValue { $0 -= 1 } }
+                guard let response = await finish() else { return .noResponse }
+                return .respond(KafkaWriter.encodeResponse(response, version: framed.apiVersion, correlationId: framed.correlationId))
+            }
+        case .fetch:
+            return .later {
+                defer { self.inFlight.withLockedValue { $0 -= 1 } }
+                return await self.route(framed, context: context)
+            }
+        default:
+            defer { inFlight.withLockedValue { $0 -= 1 } }
+            return .done(await route(framed, context: context))
+        }
+    }
+
+    /// Handles one framed request start to finish. Never throws: failures become Kafka
+    /// error codes in the response, or `.close` with a reason for the log.
+    public func handle(_ framed: FramedRequest, peer: String) async -> RequestOutcome {
+        switch await dispatch(framed, peer: peer) {
+        case .done(let outcome): return outcome
+        case .later(let finish): return await finish()
+        }
+    }
+
+    private func route(_ framed: FramedRequest, context: RequestContext) async -> RequestOutcome {
         guard let served = Self.supportedVersions[framed.apiKey] else {
             return .close("unsupported API \(framed.apiKey.name) (key \(framed.apiKey.rawValue))")
         }

@@ -57,16 +57,52 @@ final class ConnectionHandler: ChannelDuplexHandler {
         nextSequence += 1
         let size = frame.readableBytes
         inFlightBytes += size
+        pipeline?.yield(Queued(sequence: sequence, request: request, size: size))
+    }
+
+    /// A request waiting for its turn in this connection's ordered pipeline.
+    private struct Queued: Sendable {
+        var sequence: Int
+        var request: FramedRequest
+        var size: Int
+    }
+
+    private var pipeline: AsyncStream<Queued>.Continuation?
+
+    /// Starts the connection's ordered pipeline: requests are dispatched one after another
+    /// in arrival order; their `.later` parts run concurrently.
+    func handlerAdded(context: ChannelHandlerContext) {
+        let (stream, continuation) = AsyncStream<Queued>.makeStream()
+        pipeline = continuation
         let broker = self.broker
-        let peer = self.peer
-        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
+        let peerName = { [peer] in peer }
         Task {
-            let outcome = await broker.handle(request, peer: peer)
-            eventLoop.execute {
-                loopBound.value.handler.complete(sequence, outcome, size: size, context: loopBound.value.context)
+            for await queued in stream {
+                let finish: @Sendable (RequestOutcome) -> Void = { outcome in
+                    eventLoop.execute {
+                        loopBound.value.handler.complete(queued.sequence, outcome, size: queued.size, context: loopBound.value.context)
+                    }
+                }
+                switch await broker.dispatch(queued.request, peer: peerName()) {
+                case .done(let outcome):
+                    finish(outcome)
+                case .later(let rest):
+                    Task { finish(await rest()) }
+                }
             }
         }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        pipeline?.finish()
+        pipeline = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        pipeline?.finish()
+        context.fireChannelInactive()
     }
 
     private func complete(_ sequence: Int, _ outcome: RequestOutcome, size: Int, context: ChannelHandlerContext) {

@@ -10,6 +10,14 @@ public enum RequestOutcome: Sendable {
     case close(String)
 }
 
+/// How a request proceeds after its ordered part ran: finished, or a completion that
+/// may run concurrently with the connection's next requests (a long-poll Fetch, a
+/// Produce waiting for its fsync). Responses still leave in request order.
+public enum Dispatch: Sendable {
+    case done(RequestOutcome)
+    case later(@Sendable () async -> RequestOutcome)
+}
+
 /// The request-level facts a handler may need besides the body.
 public struct RequestContext: Sendable {
     public var apiKey: ApiKey
