@@ -28,11 +28,30 @@ struct ProduceHandler: ApiHandler {
     }
 
     func handle(_ request: ProduceRequest, context: RequestContext) async -> ProduceResponse? {
-        await appendPhase(request, context: context)()
+        await appendPhase(validate(request, context: context))()
     }
 
-    /// Validates and appends every partition, in request order; returns the completion.
-    func appendPhase(_ request: ProduceRequest, context: RequestContext) async -> @Sendable () async -> ProduceResponse? {
+    /// One partition of a Produce request after validation: either its error response,
+    /// or the partition log and the checked batches to append.
+    struct ValidatedPartition: Sendable {
+        var topic: String
+        var index: Int32
+        var failure: PartitionResponse?
+        var target: PartitionLog?
+        var batches: [RecordBatch]
+    }
+
+    /// A Produce request whose batches have all been checked. Validation needs no
+    /// partition's actor, so it runs as soon as the request arrives, concurrently with
+    /// other requests; only the append is ordered.
+    struct ValidatedRequest: Sendable {
+        var acks: Int16
+        var sync: Bool
+        var partitions: [ValidatedPartition]
+    }
+
+    /// Checks every partition's batches (magic, CRC-32C, counts, records, size).
+    func validate(_ request: ProduceRequest, context: RequestContext) -> ValidatedRequest {
         let failure: (KafkaErrorCode, String)?
         if context.apiVersion < 3 {
             failure = (.unsupportedForMessageFormat, "Produce v\(context.apiVersion) (message format v0/v1) is not supported; Creek accepts RecordBatch v2 from Produce v3 on.")
@@ -44,15 +63,62 @@ struct ProduceHandler: ApiHandler {
             failure = nil
         }
         let sync = broker.config.flush == .always || (broker.config.flush == .acksAll && request.acks == -1)
-        var appended: [Appended] = []
+        var partitions: [ValidatedPartition] = []
         for topicData in request.topicData {
+            let topic = broker.topics.topic(named: topicData.name)
+            let maxBytes = topic.map { TopicConfigs.logConfig(broker: broker.config, overrides: $0.overrides).maxMessageBytes } ?? 0
             for data in topicData.partitionData {
+                var validated = ValidatedPartition(topic: topicData.name, index: data.index, batches: [])
                 if let (code, message) = failure {
-                    appended.append(Appended(topic: topicData.name, response: error(data.index, code, message)))
+                    validated.failure = error(data.index, code, message)
                 } else {
-                    appended.append(await append(data, topic: topicData.name, sync: sync))
+                    switch checkBatches(data, topic: topic, maxBytes: maxBytes) {
+                    case .accepted(let target, let batches):
+                        validated.target = target
+                        validated.batches = batches
+                    case .rejected(let response):
+                        validated.failure = response
+                    }
                 }
+                partitions.append(validated)
             }
+        }
+        return ValidatedRequest(acks: request.acks, sync: sync, partitions: partitions)
+    }
+
+    private enum BatchCheck {
+        case accepted(PartitionLog, [RecordBatch])
+        case rejected(PartitionResponse)
+    }
+
+    private func checkBatches(_ data: ProduceRequest.PartitionProduceData, topic: Topic?, maxBytes: Int) -> BatchCheck {
+        guard let topic, let partition = topic.partition(data.index) else {
+            return .rejected(error(data.index, .unknownTopicOrPartition, "This server does not host this topic-partition."))
+        }
+        guard let records = data.records?.buffer, records.readableBytes > 0 else {
+            return .rejected(error(data.index, .corruptMessage, "The request carries no record batch."))
+        }
+        var remaining = records
+        var batches: [RecordBatch] = []
+        do {
+            while let batch = try RecordBatch.next(from: &remaining) {
+                guard batch.sizeInBytes <= maxBytes else {
+                    return .rejected(error(data.index, .messageTooLarge, "Batch of \(batch.sizeInBytes) bytes exceeds max.message.bytes (\(maxBytes))."))
+                }
+                try batch.validate()
+                batches.append(batch)
+            }
+        } catch {
+            return .rejected(self.error(data.index, Self.code(for: error), "\(error)"))
+        }
+        return .accepted(partition, batches)
+    }
+
+    /// Appends every validated partition, in request order; returns the completion.
+    func appendPhase(_ request: ValidatedRequest) async -> @Sendable () async -> ProduceResponse? {
+        var appended: [Appended] = []
+        for partition in request.partitions {
+            appended.append(await append(partition, sync: request.sync))
         }
         let acks = request.acks
         let logger = broker.logger
@@ -111,40 +177,20 @@ struct ProduceHandler: ApiHandler {
         PartitionResponse(index: index, errorCode: code.rawValue, baseOffset: -1, errorMessage: message)
     }
 
-    private func append(_ data: ProduceRequest.PartitionProduceData, topic name: String, sync: Bool) async -> Appended {
-        func failed(_ code: KafkaErrorCode, _ message: String) -> Appended {
-            Appended(topic: name, response: error(data.index, code, message))
-        }
-        guard let topic = broker.topics.topic(named: name), let partition = topic.partition(data.index) else {
-            return failed(.unknownTopicOrPartition, "This server does not host \(name)-\(data.index).")
-        }
-        guard let records = data.records?.buffer, records.readableBytes > 0 else {
-            return failed(.corruptMessage, "The request carries no record batch.")
-        }
-        let maxBytes = await partition.config.maxMessageBytes
-        var remaining = records
-        var batches: [RecordBatch] = []
-        do {
-            while let batch = try RecordBatch.next(from: &remaining) {
-                guard batch.sizeInBytes <= maxBytes else {
-                    return failed(.messageTooLarge, "Batch of \(batch.sizeInBytes) bytes exceeds max.message.bytes (\(maxBytes)).")
-                }
-                try batch.validate()
-                batches.append(batch)
-            }
-        } catch {
-            return failed(Self.code(for: error), "\(error)")
+    private func append(_ validated: ValidatedPartition, sync: Bool) async -> Appended {
+        guard validated.failure == nil, let partition = validated.target else {
+            return Appended(topic: validated.topic, response: validated.failure ?? error(validated.index, .unknownServerError, "not validated"))
         }
         do {
-            let result = try await partition.append(batches, nowMs: broker.clock(), sync: false)
+            let result = try await partition.append(validated.batches, nowMs: broker.clock(), sync: false)
             let response = PartitionResponse(
-                index: data.index, errorCode: 0, baseOffset: result.baseOffset,
+                index: validated.index, errorCode: 0, baseOffset: result.baseOffset,
                 logAppendTimeMs: result.logAppendTime, logStartOffset: result.logStartOffset
             )
-            return Appended(topic: name, response: response, durableAfter: sync ? (partition, result.lastOffset + 1) : nil)
+            return Appended(topic: validated.topic, response: response, durableAfter: sync ? (partition, result.lastOffset + 1) : nil)
         } catch {
-            broker.logger.error("append failed", metadata: ["partition": "\(name)-\(data.index)", "error": "\(error)"])
-            return failed(.kafkaStorageError, "\(error)")
+            broker.logger.error("append failed", metadata: ["partition": "\(validated.topic)-\(validated.index)", "error": "\(error)"])
+            return Appended(topic: validated.topic, response: self.error(validated.index, .kafkaStorageError, "\(error)"))
         }
     }
 

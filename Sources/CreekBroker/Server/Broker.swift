@@ -61,38 +61,66 @@ public final class Broker: Sendable {
         .describeCluster: DescribeClusterHandler.versions,
     ]
 
-    /// Runs the part of a request that must happen in the connection's request order and
-    /// returns the rest. Produce appends here (so a producer's pipelined batches land in
-    /// the order sent) and waits for durability later; Fetch runs entirely later (a long
-    /// poll must not hold up the connection's next requests); everything else runs here.
-    public func dispatch(_ framed: FramedRequest, peer: String) async -> Dispatch {
-        inFlight.withLockedValue { $0 += 1 }
+    /// A request after the work that may run as soon as it arrives, concurrently with the
+    /// connection's earlier requests: for Produce, decoding and validating every batch.
+    public struct Prepared: Sendable {
+        enum Kind: Sendable {
+            case produce(ProduceHandler.ValidatedRequest)
+            case other
+            case failed(RequestOutcome)
+        }
+
+        let framed: FramedRequest
+        let context: RequestContext
+        let kind: Kind
+
+        /// True when preparing does real work worth running concurrently.
+        public static func isWorthPreparing(_ framed: FramedRequest) -> Bool { framed.apiKey == .produce }
+    }
+
+    /// Does the order-independent part of a request (see `Prepared`).
+    public func prepare(_ framed: FramedRequest, peer: String) -> Prepared {
         let context = RequestContext(
             apiKey: framed.apiKey, apiVersion: framed.apiVersion, correlationId: framed.correlationId,
             clientId: framed.header.clientId, peer: peer
         )
-        switch framed.apiKey {
-        case .produce where ProduceHandler.versions.contains(framed.apiVersion):
-            var body = framed.body
-            let request: ProduceRequest
-            do {
-                request = try ProduceRequest(from: &body, version: framed.apiVersion)
-            } catch {
-                inFlight.withLockedValue { $0 -= 1 }
-                return .done(.close("malformed Produce v\(framed.apiVersion) body: \(error)"))
-            }
-            let finish = await ProduceHandler(broker: self).appendPhase(request, context: context)
+        guard framed.apiKey == .produce, ProduceHandler.versions.contains(framed.apiVersion) else {
+            return Prepared(framed: framed, context: context, kind: .other)
+        }
+        var body = framed.body
+        do {
+            let request = try ProduceRequest(from: &body, version: framed.apiVersion)
+            return Prepared(framed: framed, context: context, kind: .produce(ProduceHandler(broker: self).validate(request, context: context)))
+        } catch {
+            return Prepared(framed: framed, context: context, kind: .failed(.close("malformed Produce v\(framed.apiVersion) body: \(error)")))
+        }
+    }
+
+    /// Runs the part of a request that must happen in the connection's request order and
+    /// returns the rest. Produce appends here (so a producer's pipelined batches land in
+    /// the order sent) and waits for durability later; Fetch runs entirely later (a long
+    /// poll must not hold up the connection's next requests); everything else runs here.
+    public func dispatch(_ prepared: Prepared) async -> Dispatch {
+        inFlight.withLockedValue { $0 += 1 }
+        let framed = prepared.framed
+        let context = prepared.context
+        switch prepared.kind {
+        case .failed(let outcome):
+            inFlight.withLockedValue { $0 -= 1 }
+            return .done(outcome)
+        case .produce(let validated):
+            let finish = await ProduceHandler(broker: self).appendPhase(validated)
             return .later {
                 defer { self.inFlight.withLockedValue { $0 -= 1 } }
                 guard let response = await finish() else { return .noResponse }
                 return .respond(KafkaWriter.encodeResponse(response, version: framed.apiVersion, correlationId: framed.correlationId))
             }
-        case .fetch:
+        case .other where framed.apiKey == .fetch:
             return .later {
                 defer { self.inFlight.withLockedValue { $0 -= 1 } }
                 return await self.route(framed, context: context)
             }
-        default:
+        case .other:
             defer { inFlight.withLockedValue { $0 -= 1 } }
             return .done(await route(framed, context: context))
         }
@@ -101,7 +129,7 @@ public final class Broker: Sendable {
     /// Handles one framed request start to finish. Never throws: failures become Kafka
     /// error codes in the response, or `.close` with a reason for the log.
     public func handle(_ framed: FramedRequest, peer: String) async -> RequestOutcome {
-        switch await dispatch(framed, peer: peer) {
+        switch await dispatch(prepare(framed, peer: peer)) {
         case .done(let outcome): return outcome
         case .later(let finish): return await finish()
         }

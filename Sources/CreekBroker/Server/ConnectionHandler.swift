@@ -57,13 +57,27 @@ final class ConnectionHandler: ChannelDuplexHandler {
         nextSequence += 1
         let size = frame.readableBytes
         inFlightBytes += size
-        pipeline?.yield(Queued(sequence: sequence, request: request, size: size))
+        let step: Queued.Step
+        if Broker.Prepared.isWorthPreparing(request) {
+            let broker = self.broker
+            let peer = self.peer
+            step = .preparing(Task { broker.prepare(request, peer: peer) })
+        } else {
+            step = .prepared(broker.prepare(request, peer: peer))
+        }
+        pipeline?.yield(Queued(sequence: sequence, step: step, size: size))
     }
 
-    /// A request waiting for its turn in this connection's ordered pipeline.
+    /// A request waiting for its turn in this connection's ordered pipeline; a Produce is
+    /// already being validated meanwhile.
     private struct Queued: Sendable {
+        enum Step: Sendable {
+            case prepared(Broker.Prepared)
+            case preparing(Task<Broker.Prepared, Never>)
+        }
+
         var sequence: Int
-        var request: FramedRequest
+        var step: Step
         var size: Int
     }
 
@@ -77,7 +91,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let broker = self.broker
         let eventLoop = context.eventLoop
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
-        let peerName = { [peer] in peer }
         Task {
             for await queued in stream {
                 let finish: @Sendable (RequestOutcome) -> Void = { outcome in
@@ -85,7 +98,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
                         loopBound.value.handler.complete(queued.sequence, outcome, size: queued.size, context: loopBound.value.context)
                     }
                 }
-                switch await broker.dispatch(queued.request, peer: peerName()) {
+                let prepared: Broker.Prepared
+                switch queued.step {
+                case .prepared(let value): prepared = value
+                case .preparing(let task): prepared = await task.value
+                }
+                switch await broker.dispatch(prepared) {
                 case .done(let outcome):
                     finish(outcome)
                 case .later(let rest):
