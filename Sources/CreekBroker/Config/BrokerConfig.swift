@@ -43,8 +43,23 @@ public struct BrokerConfig: Sendable, Hashable {
     public var deleteTopicEnable = true
     public var groupInitialRebalanceDelayMs: Int64 = 3000
     public var offsetsRetentionMinutes: Int64 = 10080
+    public var offsetsRetentionCheckIntervalMs: Int64 = 600_000
+    public var groupMinSessionTimeoutMs: Int32 = 6000
+    public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
+    public var groupMaxSize: Int32 = Int32.max
+    public var offsetMetadataMaxBytes = 4096
 
     public init() {}
+
+    /// The group coordinator's limits.
+    public var groupSettings: GroupStateMachine.Settings {
+        var settings = GroupStateMachine.Settings()
+        settings.initialRebalanceDelayMs = groupInitialRebalanceDelayMs
+        settings.minSessionTimeoutMs = groupMinSessionTimeoutMs
+        settings.maxSessionTimeoutMs = groupMaxSessionTimeoutMs
+        settings.maxSize = Int(groupMaxSize)
+        return settings
+    }
 
     public var advertised: (host: String, port: Int) {
         (advertisedHost ?? listenHost, advertisedPort ?? listenPort)
@@ -58,6 +73,8 @@ public struct BrokerConfig: Sendable, Hashable {
         "log.message.timestamp.type", "message.max.bytes", "socket.request.max.bytes", "queued.max.requests",
         "queued.max.request.bytes",
         "delete.topic.enable", "group.initial.rebalance.delay.ms", "offsets.retention.minutes",
+        "offsets.retention.check.interval.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms",
+        "group.max.size", "offset.metadata.max.bytes",
         "broker.id", "node.id", "log.dirs", "log.dir", "listeners", "advertised.listeners",
     ]
 
@@ -91,6 +108,11 @@ public struct BrokerConfig: Sendable, Hashable {
         case "delete.topic.enable": deleteTopicEnable = try Self.bool(name, value)
         case "group.initial.rebalance.delay.ms": groupInitialRebalanceDelayMs = try Self.integer(name, value, min: 0)
         case "offsets.retention.minutes": offsetsRetentionMinutes = try Self.integer(name, value, min: 1)
+        case "offsets.retention.check.interval.ms": offsetsRetentionCheckIntervalMs = try Self.integer(name, value, min: 1)
+        case "group.min.session.timeout.ms": groupMinSessionTimeoutMs = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
+        case "group.max.session.timeout.ms": groupMaxSessionTimeoutMs = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
+        case "group.max.size": groupMaxSize = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
+        case "offset.metadata.max.bytes": offsetMetadataMaxBytes = Int(try Self.integer(name, value, min: 0, max: Int64(Int32.max)))
         case "broker.id", "node.id": nodeId = Int32(try Self.integer(name, value, min: 0, max: Int64(Int32.max)))
         case "log.dirs", "log.dir":
             guard !value.isEmpty, !value.contains(",") else {
@@ -201,6 +223,11 @@ extension BrokerConfig {
             ("delete.topic.enable", String(deleteTopicEnable), .boolean),
             ("group.initial.rebalance.delay.ms", String(groupInitialRebalanceDelayMs), .int),
             ("offsets.retention.minutes", String(offsetsRetentionMinutes), .int),
+            ("offsets.retention.check.interval.ms", String(offsetsRetentionCheckIntervalMs), .long),
+            ("group.min.session.timeout.ms", String(groupMinSessionTimeoutMs), .int),
+            ("group.max.session.timeout.ms", String(groupMaxSessionTimeoutMs), .int),
+            ("group.max.size", String(groupMaxSize), .int),
+            ("offset.metadata.max.bytes", String(offsetMetadataMaxBytes), .int),
             ("node.id", String(nodeId), .int),
             ("broker.id", String(nodeId), .int),
             ("log.dirs", dataDirectory, .string),

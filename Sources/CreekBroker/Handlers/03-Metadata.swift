@@ -11,6 +11,7 @@ struct MetadataHandler: ApiHandler {
 
     /// Every operation a topic can have (READ..ALTER_CONFIGS), as Kafka's bitfield.
     static let allTopicOperations: Int32 = [3, 4, 5, 6, 7, 8, 10, 11].reduce(0) { $0 | (1 << $1) }
+    static let allGroupOperations: Int32 = [3, 6, 8].reduce(0) { $0 | (1 << $1) }
     static let allClusterOperations: Int32 = [4, 7, 8, 9, 10, 11, 12].reduce(0) { $0 | (1 << $1) }
 
     func handle(_ request: MetadataRequest, context: RequestContext) async -> MetadataResponse? {

@@ -9,14 +9,16 @@ import NIOConcurrencyHelpers
 public final class Broker: Sendable {
     public let config: BrokerConfig
     public let topics: TopicRegistry
+    public let groups: GroupCoordinator
     public let logger: Logger
     let clock: @Sendable () -> Int64
     private let inFlight = NIOLockedValueBox(0)
     private let shuttingDown = NIOLockedValueBox(false)
 
-    public init(config: BrokerConfig, topics: TopicRegistry, logger: Logger, clock: @escaping @Sendable () -> Int64) {
+    public init(config: BrokerConfig, topics: TopicRegistry, groups: GroupCoordinator, logger: Logger, clock: @escaping @Sendable () -> Int64) {
         self.config = config
         self.topics = topics
+        self.groups = groups
         self.logger = logger
         self.clock = clock
     }
@@ -32,6 +34,7 @@ public final class Broker: Sendable {
                 await partition.wakeWaiters()
             }
         }
+        await groups.shutdown()
     }
 
     /// Requests being handled right now, across all connections.
@@ -59,6 +62,16 @@ public final class Broker: Sendable {
         .createPartitions: CreatePartitionsHandler.versions,
         .incrementalAlterConfigs: IncrementalAlterConfigsHandler.versions,
         .describeCluster: DescribeClusterHandler.versions,
+        .offsetCommit: OffsetCommitHandler.versions,
+        .offsetFetch: OffsetFetchHandler.versions,
+        .joinGroup: JoinGroupHandler.versions,
+        .heartbeat: HeartbeatHandler.versions,
+        .leaveGroup: LeaveGroupHandler.versions,
+        .syncGroup: SyncGroupHandler.versions,
+        .describeGroups: DescribeGroupsHandler.versions,
+        .listGroups: ListGroupsHandler.versions,
+        .deleteGroups: DeleteGroupsHandler.versions,
+        .offsetDelete: OffsetDeleteHandler.versions,
     ]
 
     /// A request after the work that may run as soon as it arrives, concurrently with the
@@ -115,7 +128,7 @@ public final class Broker: Sendable {
                 guard let response = await finish() else { return .noResponse }
                 return .respond(KafkaWriter.encodeResponse(response, version: framed.apiVersion, correlationId: framed.correlationId))
             }
-        case .other where framed.apiKey == .fetch:
+        case .other where [.fetch, .joinGroup, .syncGroup].contains(framed.apiKey):
             return .later {
                 defer { self.inFlight.withLockedValue { $0 -= 1 } }
                 return await self.route(framed, context: context)
@@ -151,7 +164,17 @@ public final class Broker: Sendable {
         case .fetch: return await FetchHandler(broker: self).run(framed, context: context)
         case .listOffsets: return await ListOffsetsHandler(broker: self).run(framed, context: context)
         case .metadata: return await MetadataHandler(broker: self).run(framed, context: context)
-        case .findCoordinator: return await FindCoordinatorHandler().run(framed, context: context)
+        case .findCoordinator: return await FindCoordinatorHandler(broker: self).run(framed, context: context)
+        case .offsetCommit: return await OffsetCommitHandler(broker: self).run(framed, context: context)
+        case .offsetFetch: return await OffsetFetchHandler(broker: self).run(framed, context: context)
+        case .joinGroup: return await JoinGroupHandler(broker: self).run(framed, context: context)
+        case .heartbeat: return await HeartbeatHandler(broker: self).run(framed, context: context)
+        case .leaveGroup: return await LeaveGroupHandler(broker: self).run(framed, context: context)
+        case .syncGroup: return await SyncGroupHandler(broker: self).run(framed, context: context)
+        case .describeGroups: return await DescribeGroupsHandler(broker: self).run(framed, context: context)
+        case .listGroups: return await ListGroupsHandler(broker: self).run(framed, context: context)
+        case .deleteGroups: return await DeleteGroupsHandler(broker: self).run(framed, context: context)
+        case .offsetDelete: return await OffsetDeleteHandler(broker: self).run(framed, context: context)
         case .apiVersions: return await ApiVersionsHandler().run(framed, context: context)
         case .createTopics: return await CreateTopicsHandler(broker: self).run(framed, context: context)
         case .deleteTopics: return await DeleteTopicsHandler(broker: self).run(framed, context: context)

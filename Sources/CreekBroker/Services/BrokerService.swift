@@ -24,6 +24,7 @@ public final class BrokerService: Service, Sendable {
         onReady(server.localAddress)
         await withDiscardingTaskGroup { tasks in
             tasks.addTask { await self.retentionLoop() }
+            tasks.addTask { await self.offsetExpiryLoop() }
             if broker.config.flush == .os {
                 tasks.addTask { await self.flushLoop() }
             }
@@ -38,6 +39,7 @@ public final class BrokerService: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         try await broker.topics.closeAll()
+        try await broker.groups.offsets.sync()
         try CleanShutdownMarker.write(dataDirectory: broker.config.dataDirectory)
         broker.logger.notice("shut down cleanly")
     }
@@ -68,6 +70,21 @@ public final class BrokerService: Service, Sendable {
                 } catch {
                     broker.logger.error("retention failed", metadata: ["partition": "\(partition.topic)-\(partition.partition)", "error": "\(error)"])
                 }
+            }
+        }
+    }
+
+    private func offsetExpiryLoop() async {
+        let interval = Duration.milliseconds(broker.config.offsetsRetentionCheckIntervalMs)
+        let retentionMs = broker.config.offsetsRetentionMinutes * 60_000
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { return }
+            do {
+                let removed = try await broker.groups.expireOffsets(retentionMs: retentionMs)
+                if removed > 0 { broker.logger.info("expired committed offsets", metadata: ["count": "\(removed)"]) }
+            } catch {
+                broker.logger.error("offset expiry failed", metadata: ["error": "\(error)"])
             }
         }
     }

@@ -1,0 +1,50 @@
+import CreekStorage
+import KafkaProtocol
+
+/// OffsetFetch (key 9), v0-9: one group before v8, several from v8; a null topic list
+/// means every partition the group has committed. A partition without a commit answers
+/// offset -1. `require_stable` is accepted (there are no pending transactional offsets).
+struct OffsetFetchHandler: ApiHandler {
+    static let versions: ClosedRange<Int16> = 0...9
+    let broker: Broker
+
+    typealias Partition = OffsetFetchResponse.OffsetFetchResponsePartitions
+
+    func handle(_ request: OffsetFetchRequest, context: RequestContext) async -> OffsetFetchResponse? {
+        if context.apiVersion >= 8 {
+            let groups = request.groups.map { group in
+                OffsetFetchResponse.OffsetFetchResponseGroup(
+                    groupId: group.groupId,
+                    topics: answer(group: group.groupId, topics: group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } })
+                        .map { .init(name: $0.name, partitions: $0.partitions) }
+                )
+            }
+            return OffsetFetchResponse(throttleTimeMs: 0, groups: groups)
+        }
+        let topics = answer(group: request.groupId, topics: request.topics.map { $0.map { ($0.name, $0.partitionIndexes) } })
+        return OffsetFetchResponse(
+            throttleTimeMs: 0,
+            topics: topics.map { topic in
+                .init(name: topic.name, partitions: topic.partitions.map {
+                    .init(partitionIndex: $0.partitionIndex, committedOffset: $0.committedOffset,
+                          committedLeaderEpoch: $0.committedLeaderEpoch, metadata: $0.metadata, errorCode: $0.errorCode)
+                })
+            },
+            errorCode: 0
+        )
+    }
+
+    private func answer(group: String, topics wanted: [(String, [Int32])]?) -> [(name: String, partitions: [Partition])] {
+        let committed = broker.groups.offsets.offsets(group: group)
+        let targets = wanted ?? committed.keys.sorted().map { name in (name, (committed[name] ?? [:]).keys.sorted()) }
+        return targets.map { name, indexes in
+            (name, indexes.map { index in
+                let value = committed[name]?[index]
+                return Partition(
+                    partitionIndex: index, committedOffset: value?.offset ?? -1,
+                    committedLeaderEpoch: value?.leaderEpoch ?? -1, metadata: value?.metadata ?? "", errorCode: 0
+                )
+            })
+        }
+    }
+}

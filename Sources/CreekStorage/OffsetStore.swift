@@ -1,0 +1,251 @@
+import KafkaProtocol
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A committed consumer-group offset.
+public struct CommittedOffset: Hashable, Sendable {
+    public var offset: Int64
+    public var leaderEpoch: Int32
+    public var metadata: String?
+    public var commitTimestampMs: Int64
+
+    public init(offset: Int64, leaderEpoch: Int32, metadata: String?, commitTimestampMs: Int64) {
+        self.offset = offset
+        self.leaderEpoch = leaderEpoch
+        self.metadata = metadata
+        self.commitTimestampMs = commitTimestampMs
+    }
+}
+
+/// Durable committed offsets: an in-memory map backed by an append-only journal,
+/// `meta/offsets.journal`. Each record is `u32 length, u32 CRC-32C of the body, body`;
+/// the body is a kind byte (1 commit, 2 delete one partition, 3 delete a group), then the
+/// group, topic (u16-length UTF-8), partition i32, offset i64, leader epoch i32, metadata
+/// (i32 length, -1 null), commit time i64. Startup replays the journal and cuts it at the
+/// first torn or corrupt record. When the journal grows past twice the live data (and
+/// 4 MiB) it is rewritten with just the live offsets (temp file, fsync, rename).
+/// Thread-safe; appends are serialised by a lock, fsyncs go through `GroupCommit`.
+public final class OffsetStore: Sendable {
+    public typealias Offsets = [String: [Int32: CommittedOffset]]
+
+    private struct State {
+        var groups: [String: Offsets] = [:]
+        var journal: LogFile
+        var liveRecords = 0
+    }
+
+    private let path: String
+    private let state: NIOLockedValueBox<State>
+    private let groupCommit = GroupCommit(label: "offsets")
+    static let compactionThreshold = 4 << 20
+
+    public init(dataDirectory: String) throws(StorageError) {
+        try FileSystem.makeDirectory(dataDirectory + "/meta")
+        path = dataDirectory + "/meta/offsets.journal"
+        let journal = try LogFile(path: path)
+        var groups: [String: Offsets] = [:]
+        var buffer = try journal.read(at: 0, length: journal.size)
+        var validEnd = 0
+        while let record = Self.readRecord(&buffer) {
+            Self.apply(record, to: &groups)
+            validEnd = buffer.readerIndex
+        }
+        if validEnd < journal.size { try journal.truncate(to: validEnd) }
+        state = NIOLockedValueBox(State(groups: groups, journal: journal, liveRecords: groups.values.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count } }))
+    }
+
+    // MARK: - Reading
+
+    public func offsets(group: String) -> Offsets {
+        state.withLockedValue { $0.groups[group] ?? [:] }
+    }
+
+    public var groupIds: [String] { state.withLockedValue { Array($0.groups.keys) } }
+
+    // MARK: - Writing
+
+    /// Records commits (an offset of -1 deletes nothing; it is stored as given).
+    public func commit(group: String, _ entries: [(topic: String, partition: Int32, value: CommittedOffset)]) throws(StorageError) {
+        var bytes = ByteBuffer()
+        for entry in entries {
+            Self.writeRecord(.init(kind: 1, group: group, topic: entry.topic, partition: entry.partition, value: entry.value), to: &bytes)
+        }
+        try append(bytes) { state in
+            for entry in entries {
+                if state.groups[group, default: [:]][entry.topic, default: [:]].updateValue(entry.value, forKey: entry.partition) == nil {
+                    state.liveRecords += 1
+                }
+            }
+        }
+    }
+
+    /// Deletes a group's offsets for some partitions (OffsetDelete) or, with nil, all of them.
+    public func delete(group: String, partitions: [(topic: String, partition: Int32)]?) throws(StorageError) {
+        var bytes = ByteBuffer()
+        let empty = CommittedOffset(offset: -1, leaderEpoch: -1, metadata: nil, commitTimestampMs: 0)
+        if let partitions {
+            for target in partitions {
+                Self.writeRecord(.init(kind: 2, group: group, topic: target.topic, partition: target.partition, value: empty), to: &bytes)
+            }
+        } else {
+            Self.writeRecord(.init(kind: 3, group: group, topic: "", partition: -1, value: empty), to: &bytes)
+        }
+        try append(bytes) { state in
+            if let partitions {
+                for target in partitions where state.groups[group]?[target.topic]?.removeValue(forKey: target.partition) != nil {
+                    state.liveRecords -= 1
+                    if state.groups[group]?[target.topic]?.isEmpty == true { state.groups[group]?[target.topic] = nil }
+                }
+                if state.groups[group]?.isEmpty == true { state.groups[group] = nil }
+            } else if let removed = state.groups.removeValue(forKey: group) {
+                state.liveRecords -= removed.values.reduce(0) { $0 + $1.count }
+            }
+        }
+    }
+
+    /// Removes the offsets of `groups` committed before `cutoffMs` (offset retention).
+    /// Returns how many were removed.
+    @discardableResult
+    public func expire(groups: [String], committedBefore cutoffMs: Int64) throws(StorageError) -> Int {
+        var removed = 0
+        for group in groups {
+            let old = offsets(group: group).flatMap { topic, partitions in
+                partitions.filter { $0.value.commitTimestampMs < cutoffMs }.map { (topic: topic, partition: $0.key) }
+            }
+            guard !old.isEmpty else { continue }
+            try delete(group: group, partitions: old)
+            removed += old.count
+        }
+        return removed
+    }
+
+    /// Waits until everything recorded so far is on stable storage.
+    public func sync() async throws {
+        let journal = state.withLockedValue { $0.journal }
+        try await groupCommit.sync(journal)
+    }
+
+    private func append(_ bytes: ByteBuffer, update: (inout State) -> Void) throws(StorageError) {
+        let result: Result<Void, StorageError> = state.withLockedValue { state in
+            do {
+                try state.journal.append([bytes])
+            } catch let error as StorageError {
+                return .failure(error)
+            } catch {
+                return .failure(.closed)
+            }
+            update(&state)
+            return .success(())
+        }
+        try result.get()
+        try compactIfNeeded()
+    }
+
+    private func compactIfNeeded() throws(StorageError) {
+        let result: Result<Void, StorageError> = state.withLockedValue { state in
+            let size = state.journal.size
+            guard size > Self.compactionThreshold, size > 2 * max(1, state.liveRecords) * 64 else { return .success(()) }
+            var bytes = ByteBuffer()
+            for (group, topics) in state.groups {
+                for (topic, partitions) in topics {
+                    for (partition, value) in partitions {
+                        Self.writeRecord(.init(kind: 1, group: group, topic: topic, partition: partition, value: value), to: &bytes)
+                    }
+                }
+            }
+            do {
+                try FileSystem.writeAtomically(Array(bytes.readableBytesView), to: path)
+                state.journal = try LogFile(path: path)
+                return .success(())
+            } catch let error as StorageError {
+                return .failure(error)
+            } catch {
+                return .failure(.closed)
+            }
+        }
+        try result.get()
+    }
+
+    // MARK: - Record format
+
+    struct Record {
+        var kind: UInt8
+        var group: String
+        var topic: String
+        var partition: Int32
+        var value: CommittedOffset
+    }
+
+    static func writeRecord(_ record: Record, to buffer: inout ByteBuffer) {
+        var body = ByteBuffer()
+        body.writeInteger(record.kind)
+        for text in [record.group, record.topic] {
+            body.writeInteger(UInt16(truncatingIfNeeded: text.utf8.count), endianness: .big)
+            body.writeString(text)
+        }
+        body.writeInteger(record.partition, endianness: .big)
+        body.writeInteger(record.value.offset, endianness: .big)
+        body.writeInteger(record.value.leaderEpoch, endianness: .big)
+        if let metadata = record.value.metadata {
+            body.writeInteger(Int32(metadata.utf8.count), endianness: .big)
+            body.writeString(metadata)
+        } else {
+            body.writeInteger(Int32(-1), endianness: .big)
+        }
+        body.writeInteger(record.value.commitTimestampMs, endianness: .big)
+        buffer.writeInteger(UInt32(body.readableBytes), endianness: .big)
+        buffer.writeInteger(CRC32C.checksum(body), endianness: .big)
+        buffer.writeImmutableBuffer(body)
+    }
+
+    /// The next whole, CRC-valid record, or nil at the end or at a torn/corrupt one.
+    static func readRecord(_ buffer: inout ByteBuffer) -> Record? {
+        let start = buffer.readerIndex
+        guard let length = buffer.readInteger(endianness: .big, as: UInt32.self),
+              let crc = buffer.readInteger(endianness: .big, as: UInt32.self),
+              Int(length) <= buffer.readableBytes, var body = buffer.readSlice(length: Int(length)),
+              CRC32C.checksum(body) == crc,
+              let kind = body.readInteger(as: UInt8.self),
+              let groupLength = body.readInteger(endianness: .big, as: UInt16.self),
+              let group = body.readString(length: Int(groupLength)),
+              let topicLength = body.readInteger(endianness: .big, as: UInt16.self),
+              let topic = body.readString(length: Int(topicLength)),
+              let partition = body.readInteger(endianness: .big, as: Int32.self),
+              let offset = body.readInteger(endianness: .big, as: Int64.self),
+              let epoch = body.readInteger(endianness: .big, as: Int32.self),
+              let metadataLength = body.readInteger(endianness: .big, as: Int32.self)
+        else {
+            buffer.moveReaderIndex(to: start)
+            return nil
+        }
+        var metadata: String?
+        if metadataLength >= 0 {
+            guard let text = body.readString(length: Int(metadataLength)) else {
+                buffer.moveReaderIndex(to: start)
+                return nil
+            }
+            metadata = text
+        }
+        guard let timestamp = body.readInteger(endianness: .big, as: Int64.self) else {
+            buffer.moveReaderIndex(to: start)
+            return nil
+        }
+        return Record(kind: kind, group: group, topic: topic, partition: partition,
+                      value: CommittedOffset(offset: offset, leaderEpoch: epoch, metadata: metadata, commitTimestampMs: timestamp))
+    }
+
+    static func apply(_ record: Record, to groups: inout [String: Offsets]) {
+        switch record.kind {
+        case 1:
+            groups[record.group, default: [:]][record.topic, default: [:]][record.partition] = record.value
+        case 2:
+            groups[record.group]?[record.topic]?[record.partition] = nil
+            if groups[record.group]?[record.topic]?.isEmpty == true { groups[record.group]?[record.topic] = nil }
+            if groups[record.group]?.isEmpty == true { groups[record.group] = nil }
+        case 3:
+            groups[record.group] = nil
+        default:
+            break
+        }
+    }
+}
