@@ -1,0 +1,83 @@
+"""Helpers for the consumer-group tests: member child processes and their event streams."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+class Member:
+    """A group member in a child process, with its events collected by a reader thread."""
+
+    def __init__(self, bootstrap, topic, group, name, client="confluent", commit="each"):
+        self.name = name
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "group_member.py"), bootstrap, topic, group, name, client, commit],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.events = []
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            with self.lock:
+                self.events.append(json.loads(line))
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.events)
+
+    @property
+    def assignment(self):
+        """Partitions currently held: the last 'assigned' not followed by a 'revoked'."""
+        held = set()
+        for event in self.snapshot():
+            if event["event"] == "assigned":
+                held = set(event["partitions"])
+            elif event["event"] == "revoked":
+                held -= set(event["partitions"])
+        return held
+
+    @property
+    def records(self):
+        return [e for e in self.snapshot() if e["event"] == "record"]
+
+    def close(self, timeout=30):
+        self.process.stdin.write("quit\n")
+        self.process.stdin.flush()
+        self.process.wait(timeout=timeout)
+        self.reader.join(5)
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.reader.join(5)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def wait_for(condition, timeout, message):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s: {message}")
+
+
+def balanced(members, partitions):
+    """Every partition held by exactly one live member, and every member holds some
+    (when there are at least as many partitions as members)."""
+    assignments = [m.assignment for m in members]
+    held = [p for a in assignments for p in a]
+    everyone_busy = len(members) > partitions or all(assignments)
+    return sorted(held) == list(range(partitions)) and everyone_busy
