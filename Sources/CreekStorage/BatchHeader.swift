@@ -9,6 +9,9 @@ public struct BatchHeader: Hashable, Sendable {
     public var maxTimestamp: Int64
     public var size: Int
     public var producerId: Int64
+    public var producerEpoch: Int16 = -1
+    public var baseSequence: Int32 = -1
+    public var isControl = false
 
     public init(position: Int, batch: RecordBatch) {
         self.position = position
@@ -17,6 +20,9 @@ public struct BatchHeader: Hashable, Sendable {
         self.maxTimestamp = batch.maxTimestamp
         self.size = batch.sizeInBytes
         self.producerId = batch.producerId
+        self.producerEpoch = batch.producerEpoch
+        self.baseSequence = batch.baseSequence
+        self.isControl = batch.isControl
     }
 
     /// Reads just the 61-byte header at the front of `bytes` (no CRC check).
@@ -29,6 +35,9 @@ public struct BatchHeader: Hashable, Sendable {
               let delta = bytes.getInteger(at: start + 23, endianness: .big, as: Int32.self),
               let maxTimestamp = bytes.getInteger(at: start + 35, endianness: .big, as: Int64.self),
               let producerId = bytes.getInteger(at: start + 43, endianness: .big, as: Int64.self),
+              let producerEpoch = bytes.getInteger(at: start + 51, endianness: .big, as: Int16.self),
+              let baseSequence = bytes.getInteger(at: start + 53, endianness: .big, as: Int32.self),
+              let attributes = bytes.getInteger(at: start + 21, endianness: .big, as: Int16.self),
               magic == 2, length >= Int32(RecordBatch.headerSize - RecordBatch.logOverhead), delta >= 0
         else { return nil }
         self.position = position
@@ -37,6 +46,15 @@ public struct BatchHeader: Hashable, Sendable {
         self.maxTimestamp = maxTimestamp
         self.size = Int(length) + RecordBatch.logOverhead
         self.producerId = producerId
+        self.producerEpoch = producerEpoch
+        self.baseSequence = baseSequence
+        self.isControl = attributes & 0x20 != 0
+    }
+
+    /// The last sequence number the batch covers (sequences wrap after Int32.max).
+    public var lastSequence: Int32 {
+        let span = lastOffset - baseOffset
+        return Int32(truncatingIfNeeded: (Int64(baseSequence) + span) % (Int64(Int32.max) + 1))
     }
 
     public var endPosition: Int { position + size }

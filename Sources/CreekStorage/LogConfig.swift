@@ -20,6 +20,8 @@ public struct LogConfig: Hashable, Sendable {
     public var timestampType: TimestampType = .createTime
     /// `index.interval.bytes`: log bytes between offset-index entries.
     public var indexIntervalBytes: Int = 4096
+    /// `producer.id.expiration.ms`: idempotent-producer state of idle producers is dropped.
+    public var producerIdExpirationMs: Int64 = 86_400_000
 
     public init() {}
 }

@@ -219,6 +219,18 @@ public final class LogSegment {
         return nil
     }
 
+    /// Every batch header from the first batch whose last offset is at least `offset`.
+    public func headers(from offset: Int64) throws(StorageError) -> [BatchHeader] {
+        guard let first = try position(of: offset) else { return [] }
+        var result = [first]
+        var position = first.endPosition
+        while let header = try readHeader(at: position) {
+            result.append(header)
+            position = header.endPosition
+        }
+        return result
+    }
+
     public func readBatch(_ header: BatchHeader) throws(StorageError) -> ByteBuffer {
         try log.read(at: header.position, length: header.size)
     }

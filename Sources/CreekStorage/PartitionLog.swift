@@ -18,6 +18,8 @@ public actor PartitionLog {
     private var waiters: [FetchWaiter] = []
     /// Offset below which everything is known to be fsynced (recovery starts here).
     public private(set) var flushedOffset: Int64
+    /// Idempotent producers' recent batches (see `ProducerStateTable`).
+    public private(set) var producers = ProducerStateTable()
 
     public static let logStartFile = "log-start-offset"
 
@@ -70,6 +72,51 @@ public actor PartitionLog {
         }
         logStartOffset = start
         flushedOffset = opened.last?.nextOffset ?? 0
+        producers = try Self.loadProducerState(directory: directory, segments: opened, nowMs: nowMs)
+    }
+
+    // MARK: - Producer state
+
+    static func snapshotName(_ offset: Int64) -> String { LogSegment.fileName(offset, ".snapshot") }
+
+    /// Loads the newest producer-state snapshot at or below the log end and replays the
+    /// batch headers after it, so a restart knows every producer's last five batches
+    /// without rescanning the whole log.
+    /// Idle time is counted in wall-clock time from the append (or from this restart for
+    /// producers replayed from the log), not from the batches' own timestamps, so a producer
+    /// that writes old timestamps keeps its state for `producer.id.expiration.ms`.
+    private static func loadProducerState(directory: String, segments: [LogSegment], nowMs: Int64) throws(StorageError) -> ProducerStateTable {
+        var producers = ProducerStateTable()
+        let end = segments.last?.nextOffset ?? 0
+        let snapshots = try FileSystem.list(directory)
+            .filter { $0.hasSuffix(".snapshot") }
+            .compactMap { Int64($0.dropLast(9)) }
+            .sorted()
+        var from: Int64 = segments.first?.baseOffset ?? 0
+        for offset in snapshots.reversed() where offset <= end {
+            if let table = ProducerSnapshot.load(path: directory + "/" + Self.snapshotName(offset)) {
+                producers.replace(with: table)
+                from = offset
+                break
+            }
+        }
+        for segment in segments where segment.nextOffset > from {
+            for header in try segment.headers(from: max(from, segment.baseOffset)) where header.producerId >= 0 && !header.isControl {
+                producers.record(
+                    producerId: header.producerId, epoch: header.producerEpoch, firstSequence: header.baseSequence,
+                    lastSequence: header.lastSequence, firstOffset: header.baseOffset, lastOffset: header.lastOffset,
+                    timestampMs: nowMs
+                )
+            }
+        }
+        return producers
+    }
+
+    private func writeProducerSnapshot(at offset: Int64) throws(StorageError) {
+        try ProducerSnapshot.save(producers.producers, path: directory + "/" + Self.snapshotName(offset))
+        // Keep the two newest snapshots.
+        let snapshots = try FileSystem.list(directory).filter { $0.hasSuffix(".snapshot") }.sorted()
+        for old in snapshots.dropLast(2) { try FileSystem.remove(directory + "/" + old) }
     }
 
     // MARK: - Configuration
@@ -87,6 +134,8 @@ public actor PartitionLog {
         /// The stamped time for LogAppendTime topics, else -1.
         public var logAppendTime: Int64
         public var logStartOffset: Int64
+        /// Set when the batches were refused (sequence or epoch checks); nothing was appended.
+        public var rejection: KafkaErrorCode? = nil
     }
 
     /// Appends validated batches: assigns offsets from the log end by patching each
@@ -102,14 +151,35 @@ public actor PartitionLog {
         let base = next
         var prepared: [PreparedBatch] = []
         prepared.reserveCapacity(batches.count)
+        var table = producers
+        var duplicate: (Int64, Int64)?
         for batch in batches {
+            if batch.producerId >= 0 && !batch.isControl {
+                let lastSequence = Int32(truncatingIfNeeded: (Int64(batch.baseSequence) + Int64(batch.lastOffsetDelta)) % (Int64(Int32.max) + 1))
+                switch table.check(producerId: batch.producerId, epoch: batch.producerEpoch,
+                                   firstSequence: batch.baseSequence, lastSequence: lastSequence) {
+                case .reject(let code):
+                    return AppendResult(baseOffset: -1, lastOffset: -1, logAppendTime: -1, logStartOffset: logStartOffset, rejection: code)
+                case .duplicate(let first, let last):
+                    if prepared.isEmpty && duplicate == nil { duplicate = (first, last) }
+                    continue
+                case .accept:
+                    table.record(producerId: batch.producerId, epoch: batch.producerEpoch, firstSequence: batch.baseSequence,
+                                 lastSequence: lastSequence, firstOffset: next, lastOffset: next + Int64(batch.lastOffsetDelta),
+                                 timestampMs: nowMs)
+                }
+            }
             let ready = PreparedBatch(batch: batch, baseOffset: next, leaderEpoch: 0, logAppendTime: stamp)
             next = ready.lastOffset + 1
             prepared.append(ready)
         }
+        if prepared.isEmpty, let (first, last) = duplicate {
+            return AppendResult(baseOffset: first, lastOffset: last, logAppendTime: -1, logStartOffset: logStartOffset)
+        }
         guard let active = segments.last else { throw .closed }
         if active.isEmpty { active.createdAtMs = nowMs }
         try active.append(prepared)
+        producers = table
         let result = AppendResult(baseOffset: base, lastOffset: next - 1, logAppendTime: stamp ?? -1, logStartOffset: logStartOffset)
         let toWake = waiters
         waiters.removeAll()
@@ -155,6 +225,7 @@ public actor PartitionLog {
             recover: false, nowMs: nowMs
         )
         segments.append(segment)
+        try writeProducerSnapshot(at: segment.baseOffset)
     }
 
     // MARK: - Read
@@ -262,6 +333,7 @@ public actor PartitionLog {
     /// the log start offset. Returns how many segments were deleted.
     @discardableResult
     public func applyRetention(nowMs: Int64) throws(StorageError) -> Int {
+        _ = producers.expire(idleBefore: nowMs - config.producerIdExpirationMs)
         var deleted = 0
         while segments.count > 1, let oldest = segments.first {
             let expired = config.retentionMs >= 0 && !oldest.isEmpty && nowMs - oldest.maxTimestamp > config.retentionMs

@@ -60,7 +60,8 @@ struct ServeCommand: AsyncParsableCommand {
         let topics = try TopicRegistry(config: brokerConfig, recover: !clean, clock: Self.nowMs)
         let offsets = try OffsetStore(dataDirectory: brokerConfig.dataDirectory)
         let groups = GroupCoordinator(settings: brokerConfig.groupSettings, offsets: offsets, logger: logger, clock: Self.nowMs)
-        let broker = Broker(config: brokerConfig, topics: topics, groups: groups, logger: logger, clock: Self.nowMs)
+        let producerIds = try ProducerIdAllocator(dataDirectory: brokerConfig.dataDirectory)
+        let broker = Broker(config: brokerConfig, topics: topics, groups: groups, producerIds: producerIds, logger: logger, clock: Self.nowMs)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let service = BrokerService(broker: broker, group: group) { address in
             let elapsed = ContinuousClock.now - started

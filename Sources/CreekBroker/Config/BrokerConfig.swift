@@ -48,6 +48,7 @@ public struct BrokerConfig: Sendable, Hashable {
     public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
     public var groupMaxSize: Int32 = Int32.max
     public var offsetMetadataMaxBytes = 4096
+    public var producerIdExpirationMs: Int64 = 86_400_000
 
     public init() {}
 
@@ -74,7 +75,7 @@ public struct BrokerConfig: Sendable, Hashable {
         "queued.max.request.bytes",
         "delete.topic.enable", "group.initial.rebalance.delay.ms", "offsets.retention.minutes",
         "offsets.retention.check.interval.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms",
-        "group.max.size", "offset.metadata.max.bytes",
+        "group.max.size", "offset.metadata.max.bytes", "producer.id.expiration.ms",
         "broker.id", "node.id", "log.dirs", "log.dir", "listeners", "advertised.listeners",
     ]
 
@@ -112,6 +113,7 @@ public struct BrokerConfig: Sendable, Hashable {
         case "group.min.session.timeout.ms": groupMinSessionTimeoutMs = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
         case "group.max.session.timeout.ms": groupMaxSessionTimeoutMs = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
         case "group.max.size": groupMaxSize = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
+        case "producer.id.expiration.ms": producerIdExpirationMs = try Self.integer(name, value, min: 1)
         case "offset.metadata.max.bytes": offsetMetadataMaxBytes = Int(try Self.integer(name, value, min: 0, max: Int64(Int32.max)))
         case "broker.id", "node.id": nodeId = Int32(try Self.integer(name, value, min: 0, max: Int64(Int32.max)))
         case "log.dirs", "log.dir":
@@ -228,6 +230,7 @@ extension BrokerConfig {
             ("group.max.session.timeout.ms", String(groupMaxSessionTimeoutMs), .int),
             ("group.max.size", String(groupMaxSize), .int),
             ("offset.metadata.max.bytes", String(offsetMetadataMaxBytes), .int),
+            ("producer.id.expiration.ms", String(producerIdExpirationMs), .int),
             ("node.id", String(nodeId), .int),
             ("broker.id", String(nodeId), .int),
             ("log.dirs", dataDirectory, .string),

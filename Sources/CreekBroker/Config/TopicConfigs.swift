@@ -62,6 +62,7 @@ public enum TopicConfigs {
         config.maxMessageBytes = Int(values["max.message.bytes"] ?? "") ?? broker.messageMaxBytes
         config.timestampType = LogConfig.TimestampType(rawValue: values["message.timestamp.type"] ?? "") ?? .createTime
         config.indexIntervalBytes = Int(values["index.interval.bytes"] ?? "") ?? broker.logIndexIntervalBytes
+        config.producerIdExpirationMs = broker.producerIdExpirationMs
         return config
     }
 }

@@ -12,8 +12,11 @@ import Logging
 /// pipelined requests append in the order sent, as Kafka guarantees), and the returned
 /// completion waits for durability (an fsync under `--flush acks-all` with acks=-1, or
 /// `always`) concurrently, so the next request can append meanwhile. acks=0 gets no response.
-/// Leaves out: transactional produce (INVALID_REQUEST until transactions exist) and the
-/// idempotent producer's sequence checks (the next issue).
+/// Batches with a producer id are checked against the partition's producer state
+/// (`ProducerStateTable`): a retry of one of the producer's last five batches succeeds with
+/// its original offsets and appends nothing; a gap gets OUT_OF_ORDER_SEQUENCE_NUMBER; an old
+/// epoch INVALID_PRODUCER_EPOCH. Leaves out: transactional produce (INVALID_REQUEST until
+/// transactions exist).
 struct ProduceHandler: ApiHandler {
     static let versions: ClosedRange<Int16> = 0...11
     let broker: Broker
@@ -183,6 +186,12 @@ struct ProduceHandler: ApiHandler {
         }
         do {
             let result = try await partition.append(validated.batches, nowMs: broker.clock(), sync: false)
+            if let rejection = result.rejection {
+                let reason = rejection == .invalidProducerEpoch
+                    ? "The producer's epoch is older than the partition's; a newer producer with the same id fenced it."
+                    : "The batch's sequence number does not follow the producer's last batch on this partition."
+                return Appended(topic: validated.topic, response: error(validated.index, rejection, reason))
+            }
             let response = PartitionResponse(
                 index: validated.index, errorCode: 0, baseOffset: result.baseOffset,
                 logAppendTimeMs: result.logAppendTime, logStartOffset: result.logStartOffset

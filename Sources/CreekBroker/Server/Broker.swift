@@ -1,4 +1,4 @@
-import CreekStorage
+public import CreekStorage
 public import KafkaProtocol
 public import Logging
 import NIOConcurrencyHelpers
@@ -10,15 +10,20 @@ public final class Broker: Sendable {
     public let config: BrokerConfig
     public let topics: TopicRegistry
     public let groups: GroupCoordinator
+    public let producerIds: ProducerIdAllocator
     public let logger: Logger
     let clock: @Sendable () -> Int64
     private let inFlight = NIOLockedValueBox(0)
     private let shuttingDown = NIOLockedValueBox(false)
 
-    public init(config: BrokerConfig, topics: TopicRegistry, groups: GroupCoordinator, logger: Logger, clock: @escaping @Sendable () -> Int64) {
+    public init(
+        config: BrokerConfig, topics: TopicRegistry, groups: GroupCoordinator, producerIds: ProducerIdAllocator,
+        logger: Logger, clock: @escaping @Sendable () -> Int64
+    ) {
         self.config = config
         self.topics = topics
         self.groups = groups
+        self.producerIds = producerIds
         self.logger = logger
         self.clock = clock
     }
@@ -72,6 +77,7 @@ public final class Broker: Sendable {
         .listGroups: ListGroupsHandler.versions,
         .deleteGroups: DeleteGroupsHandler.versions,
         .offsetDelete: OffsetDeleteHandler.versions,
+        .initProducerId: InitProducerIdHandler.versions,
     ]
 
     /// A request after the work that may run as soon as it arrives, concurrently with the
@@ -175,6 +181,7 @@ public final class Broker: Sendable {
         case .listGroups: return await ListGroupsHandler(broker: self).run(framed, context: context)
         case .deleteGroups: return await DeleteGroupsHandler(broker: self).run(framed, context: context)
         case .offsetDelete: return await OffsetDeleteHandler(broker: self).run(framed, context: context)
+        case .initProducerId: return await InitProducerIdHandler(broker: self).run(framed, context: context)
         case .apiVersions: return await ApiVersionsHandler().run(framed, context: context)
         case .createTopics: return await CreateTopicsHandler(broker: self).run(framed, context: context)
         case .deleteTopics: return await DeleteTopicsHandler(broker: self).run(framed, context: context)

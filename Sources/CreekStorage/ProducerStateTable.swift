@@ -1,0 +1,79 @@
+public import KafkaProtocol
+
+/// Idempotent-producer state of one partition: for each producer id, its epoch and the
+/// sequence ranges and offsets of its last five batches (Kafka's limit of five in-flight
+/// requests per connection), so a retried batch is recognised and answered with its
+/// original offsets. Pure value; the partition log persists it in snapshots and rebuilds
+/// it from batch headers.
+public struct ProducerStateTable: Hashable, Sendable {
+    public static let cachedBatches = 5
+
+    public struct BatchRecord: Hashable, Sendable, Codable {
+        public var firstSequence: Int32
+        public var lastSequence: Int32
+        public var firstOffset: Int64
+        public var lastOffset: Int64
+    }
+
+    public struct Entry: Hashable, Sendable, Codable {
+        public var epoch: Int16
+        public var batches: [BatchRecord]
+        public var lastTimestampMs: Int64
+    }
+
+    public enum Check: Hashable, Sendable {
+        /// Append it.
+        case accept
+        /// Already appended: answer with these offsets and append nothing.
+        case duplicate(firstOffset: Int64, lastOffset: Int64)
+        /// Refuse it with this error.
+        case reject(KafkaErrorCode)
+    }
+
+    public private(set) var producers: [Int64: Entry] = [:]
+
+    public init() {}
+
+    /// Kafka's sequence rules for a batch of `producerId` with `epoch` covering sequences
+    /// `firstSequence...lastSequence`: an older epoch is fenced; a newer epoch must start
+    /// at sequence 0; within an epoch the batch must repeat one of the cached five or
+    /// continue right after the last one. A producer the partition has no state for (new,
+    /// or expired) is accepted at any sequence, as Kafka does since KIP-360.
+    public func check(producerId: Int64, epoch: Int16, firstSequence: Int32, lastSequence: Int32) -> Check {
+        guard let entry = producers[producerId] else { return .accept }
+        if epoch < entry.epoch { return .reject(.invalidProducerEpoch) }
+        if epoch > entry.epoch { return firstSequence == 0 ? .accept : .reject(.outOfOrderSequenceNumber) }
+        if let match = entry.batches.first(where: { $0.firstSequence == firstSequence && $0.lastSequence == lastSequence }) {
+            return .duplicate(firstOffset: match.firstOffset, lastOffset: match.lastOffset)
+        }
+        guard let last = entry.batches.last else { return .accept }
+        let expected = last.lastSequence == Int32.max ? 0 : last.lastSequence + 1
+        return firstSequence == expected ? .accept : .reject(.outOfOrderSequenceNumber)
+    }
+
+    /// Records an appended batch.
+    public mutating func record(
+        producerId: Int64, epoch: Int16, firstSequence: Int32, lastSequence: Int32,
+        firstOffset: Int64, lastOffset: Int64, timestampMs: Int64
+    ) {
+        var entry = producers[producerId] ?? Entry(epoch: epoch, batches: [], lastTimestampMs: timestampMs)
+        if epoch != entry.epoch {
+            entry = Entry(epoch: epoch, batches: [], lastTimestampMs: timestampMs)
+        }
+        entry.batches.append(BatchRecord(firstSequence: firstSequence, lastSequence: lastSequence, firstOffset: firstOffset, lastOffset: lastOffset))
+        if entry.batches.count > Self.cachedBatches { entry.batches.removeFirst(entry.batches.count - Self.cachedBatches) }
+        entry.lastTimestampMs = max(entry.lastTimestampMs, timestampMs)
+        producers[producerId] = entry
+    }
+
+    /// Forgets producers idle since before `cutoffMs` (`producer.id.expiration.ms`).
+    public mutating func expire(idleBefore cutoffMs: Int64) -> Int {
+        let before = producers.count
+        producers = producers.filter { $0.value.lastTimestampMs >= cutoffMs }
+        return before - producers.count
+    }
+
+    public mutating func replace(with producers: [Int64: Entry]) {
+        self.producers = producers
+    }
+}
