@@ -59,7 +59,7 @@ def produce_confluent(bootstrap, topic, records, **config):
 
 def produce_kafka_python(bootstrap, topic, records, **config):
     from kafka import KafkaProducer
-    conf = dict(bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=False)
+    conf = dict(bootstrap_servers=bootstrap, acks="all", linger_ms=5)  # idempotent by default
     conf.update(config)
     producer = KafkaProducer(**conf)
     futures = [producer.send(topic, key=r["key"], value=r["value"], headers=r["headers"],
