@@ -127,3 +127,19 @@ def test_unserved_old_fetch_version_gets_unsupported_version(creek):
         offset = 14 + name_len
         partitions, index, error = struct.unpack(">iih", frame[offset:offset + 10])
         assert (partitions, index, error) == (1, 0, 35)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "no.such.setting=1"], "unknown setting"),
+    (["--set", "num.partitions=zero"], "must be an integer"),
+    (["--set", "log.retention.ms=-5"], "between"),
+    (["--flush", "sometimes"], "os, acks-all or always"),
+    (["--listen", "nowhere"], "HOST:PORT"),
+])
+def test_bad_settings_stop_startup(tmp_path, args, message):
+    import subprocess
+    from conftest import creek_binary
+    result = subprocess.run([creek_binary(), "serve", "--data-dir", str(tmp_path / "d"), *args],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr

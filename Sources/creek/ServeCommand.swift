@@ -50,7 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             brokerConfig = try makeConfig()
         } catch {
-            throw ValidationError("\(error)")
+            FileHandle.standardError.write(Data("creek: \(error)\n".utf8))
+            throw ExitCode(64)
         }
         let clean = try CleanShutdownMarker.consume(dataDirectory: brokerConfig.dataDirectory)
         if !clean && FileSystem.exists(TopicCatalog.path(dataDirectory: brokerConfig.dataDirectory)) {
