@@ -8,7 +8,8 @@ for each target -- Creek writing to disk with its default durability (--flush ac
 and librdkafka's in-memory mock broker (test.mock.num.brokers=1 equivalent) -- runs:
   produce and consume, 100-byte and 1 KiB records, 1 and 8 partitions (one producer,
   acks=all, linger.ms=5; produce is the median of 3 runs, each into a fresh topic after
-  `sync`); end-to-end latency p50/p99 at 10,000 msgs/s;
+  `sync`, Creek and mock interleaved so both see the same machine); end-to-end latency
+  p50/p99 at 10,000 msgs/s;
 and prints each figure with the Creek/mock ratio, plus Creek's CPU seconds and peak RSS.
 Every process started here is stopped by PID; every loop is bounded.
 """
@@ -104,31 +105,41 @@ def settle():
     time.sleep(1.0)
 
 
-def measure(target, load):
-    results = {}
+def produce_once(target, load, size, partitions, attempt):
+    topic = f"s{size}p{partitions}r{attempt}"
+    target.create(load, topic, partitions)
+    settle()
+    return parse(run([str(load), "produce", target.bootstrap, topic, str(partitions), str(COUNTS[size]), str(size)],
+                     timeout=600))
+
+
+def measure_both(targets, load):
+    """Runs every measurement on both targets, interleaved (the order alternates per
+    attempt), so both see the same machine conditions; produce is the median of 3."""
+    results = {t.name: {} for t in targets}
     for size in (100, 1024):
         for partitions in (1, 8):
-            count = COUNTS[size]
-            runs = []
+            runs = {t.name: [] for t in targets}
             for attempt in range(REPEATS):
-                topic = f"s{size}p{partitions}r{attempt}"
-                target.create(load, topic, partitions)
-                settle()
-                runs.append(parse(run([str(load), "produce", target.bootstrap, topic, str(partitions), str(count),
-                                       str(size)], timeout=600)))
-            produced = sorted(runs, key=lambda r: r["msgs_per_sec"])[REPEATS // 2]  # median
-            topic = f"s{size}p{partitions}r0"
-            consumed = parse(run([str(load), "consume", target.bootstrap, topic, str(partitions), str(count)],
-                                 timeout=600))
-            results[("produce", size, partitions)] = produced
-            results[("consume", size, partitions)] = consumed
-            print(f"  {target.name}: {size} B x {partitions} partitions: produce "
-                  f"{produced['msgs_per_sec']:.0f} msgs/s, consume {consumed['msgs_per_sec']:.0f} msgs/s"
-                  f"{'' if consumed.get('complete', 1) else ' (consume hit the 30 s bound)'}", flush=True)
-    target.create(load, "latency", 1)
-    settle()
-    results["latency"] = parse(run([str(load), "latency", target.bootstrap, "latency", "10000",
-                                    str(LATENCY_SECONDS)], timeout=300))
+                ordered = targets if attempt % 2 == 0 else list(reversed(targets))
+                for target in ordered:
+                    runs[target.name].append(produce_once(target, load, size, partitions, attempt))
+            for target in targets:
+                produced = sorted(runs[target.name], key=lambda r: r["msgs_per_sec"])[REPEATS // 2]
+                consumed = parse(run([str(load), "consume", target.bootstrap, f"s{size}p{partitions}r0",
+                                      str(partitions), str(COUNTS[size])], timeout=600))
+                results[target.name][("produce", size, partitions)] = produced
+                results[target.name][("consume", size, partitions)] = consumed
+                each = ", ".join(str(round(r["msgs_per_sec"])) for r in runs[target.name])
+                print(f"  {target.name}: {size} B x {partitions} partitions: produce "
+                      f"{produced['msgs_per_sec']:.0f} msgs/s (runs: {each}), consume "
+                      f"{consumed['msgs_per_sec']:.0f} msgs/s"
+                      f"{'' if consumed.get('complete', 1) else ' (consume hit the 30 s bound)'}", flush=True)
+    for target in targets:
+        target.create(load, "latency", 1)
+        settle()
+        results[target.name]["latency"] = parse(run([str(load), "latency", target.bootstrap, "latency", "10000",
+                                                     str(LATENCY_SECONDS)], timeout=300))
     return results
 
 
@@ -139,19 +150,18 @@ def main():
           f"counts: {COUNTS}; latency run {LATENCY_SECONDS}s at 10,000 msgs/s", flush=True)
 
     creek = CreekTarget(creek_bin)
-    cpu_before = cpu_seconds(creek.process.pid)
+    mock = MockTarget(load, topics)
+    creek_cpu_before = cpu_seconds(creek.process.pid)
+    mock_cpu_before = cpu_seconds(mock.process.pid)
     started = time.monotonic()
-    creek_results = measure(creek, load)
-    creek_cpu = cpu_seconds(creek.process.pid) - cpu_before
+    both = measure_both([creek, mock], load)
+    creek_results, mock_results = both["creek"], both["mock"]
+    creek_cpu = cpu_seconds(creek.process.pid) - creek_cpu_before
+    mock_cpu = cpu_seconds(mock.process.pid) - mock_cpu_before
     creek_rss = peak_rss_mb(creek.process.pid)
+    mock_rss = peak_rss_mb(mock.process.pid)
     creek_wall = time.monotonic() - started
     creek.stop()
-
-    mock = MockTarget(load, topics)
-    mock_cpu_before = cpu_seconds(mock.process.pid)
-    mock_results = measure(mock, load)
-    mock_cpu = cpu_seconds(mock.process.pid) - mock_cpu_before
-    mock_rss = peak_rss_mb(mock.process.pid)
     mock.stop()
 
     print()
@@ -172,7 +182,7 @@ def main():
     print(f"| Creek | {cl['p50_ms']:.2f} | {cl['p99_ms']:.2f} |")
     print(f"| mock | {ml['p50_ms']:.2f} | {ml['p99_ms']:.2f} |")
     print()
-    print(f"Creek: {creek_cpu:.1f} CPU seconds over {creek_wall:.0f} s, peak RSS {creek_rss:.1f} MB")
+    print(f"Creek: {creek_cpu:.1f} CPU seconds (whole run, {creek_wall:.0f} s), peak RSS {creek_rss:.1f} MB")
     print(f"mock (in the load tool's process): {mock_cpu:.1f} CPU seconds, peak RSS {mock_rss:.1f} MB")
 
 

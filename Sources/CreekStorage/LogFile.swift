@@ -97,9 +97,10 @@ public final class LogFile: @unchecked Sendable {
         guard wanted > 0 else { return buffer }
         var failure: Int32 = 0
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer in
+            guard let base = pointer.baseAddress else { return 0 }
             var done = 0
             while done < wanted {
-                let result = pread(descriptor, pointer.baseAddress! + done, wanted - done, off_t(position + done))
+                let result = pread(descriptor, base + done, wanted - done, off_t(position + done))
                 if result < 0 {
                     if errno == EINTR { continue }
                     failure = errno
