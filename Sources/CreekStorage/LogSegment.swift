@@ -237,7 +237,7 @@ public final class LogSegment {
 
     // MARK: - Lifecycle
 
-    /// Removes everything at or after `offset` (used by DeleteRecords? no: by recovery and tests).
+    /// Flushes the segment's log to stable storage.
     public func sync() throws(StorageError) {
         try log.sync()
     }

@@ -48,10 +48,6 @@ public struct OffsetIndex: Sendable {
         // the next batch starts after it. Kafka scans from the entry's batch; we do too.
         return low == 0 ? 0 : Int(entries[low - 1].position)
     }
-
-    public mutating func truncate(toPositionsBelow position: Int) {
-        entries.removeAll { Int($0.position) >= position }
-    }
 }
 
 /// Sparse map from timestamp to offset in one segment, as in Kafka's `.timeindex`:
@@ -97,9 +93,5 @@ public struct TimeIndex: Sendable {
             if entries[mid].timestamp < timestamp { low = mid + 1 } else { high = mid }
         }
         return low == 0 ? 0 : entries[low - 1].relativeOffset
-    }
-
-    public mutating func truncate(toRelativeOffsetsBelow relative: UInt32) {
-        entries.removeAll { $0.relativeOffset >= relative }
     }
 }

@@ -145,15 +145,6 @@ public final class Broker: Sendable {
         }
     }
 
-    /// Handles one framed request start to finish. Never throws: failures become Kafka
-    /// error codes in the response, or `.close` with a reason for the log.
-    public func handle(_ framed: FramedRequest, peer: String) async -> RequestOutcome {
-        switch await dispatch(prepare(framed, peer: peer)) {
-        case .done(let outcome): return outcome
-        case .later(let finish): return await finish()
-        }
-    }
-
     private func route(_ framed: FramedRequest, context: RequestContext) async -> RequestOutcome {
         guard let served = Self.supportedVersions[framed.apiKey] else {
             return .close("unsupported API \(framed.apiKey.name) (key \(framed.apiKey.rawValue))")
