@@ -69,7 +69,7 @@ struct ProduceHandler: ApiHandler {
         var partitions: [ValidatedPartition] = []
         for topicData in request.topicData {
             let topic = broker.topics.topic(named: topicData.name)
-            let maxBytes = topic.map { TopicConfigs.logConfig(broker: broker.config, overrides: $0.overrides).maxMessageBytes } ?? 0
+            let maxBytes = topic?.logConfig.maxMessageBytes ?? 0
             for data in topicData.partitionData {
                 var validated = ValidatedPartition(topic: topicData.name, index: data.index, batches: [])
                 if let (code, message) = failure {

@@ -9,6 +9,9 @@ public struct Topic: Sendable {
     public let id: KafkaUUID
     public let partitions: [PartitionLog]
     public let overrides: [String: String]
+    /// The effective settings: broker defaults with `overrides` (derived once, here, so the
+    /// produce path does not recompute them per request).
+    public let logConfig: LogConfig
 
     public func partition(_ index: Int32) -> PartitionLog? {
         guard index >= 0, Int(index) < partitions.count else { return nil }

@@ -37,7 +37,7 @@ public final class TopicRegistry: Sendable {
                     config: logConfig, recover: recover, nowMs: clock()
                 ))
             }
-            state.byName[entry.name] = Topic(name: entry.name, id: id, partitions: partitions, overrides: entry.configs)
+            state.byName[entry.name] = Topic(name: entry.name, id: id, partitions: partitions, overrides: entry.configs, logConfig: logConfig)
             state.byId[id] = entry.name
         }
         try catalog.save(dataDirectory: config.dataDirectory)
@@ -82,9 +82,9 @@ public final class TopicRegistry: Sendable {
         return try locked { state throws(TopicError) -> Topic in
             if state.byName[name] != nil { throw .alreadyExists(name) }
             let id = Self.newTopicId()
-            let topic = Topic(name: name, id: id, partitions: [], overrides: configs)
-            if validateOnly { return topic }
             let logConfig = TopicConfigs.logConfig(broker: config, overrides: configs)
+            let topic = Topic(name: name, id: id, partitions: [], overrides: configs, logConfig: logConfig)
+            if validateOnly { return topic }
             var partitions: [PartitionLog] = []
             do {
                 for index in 0..<count {
@@ -100,7 +100,7 @@ public final class TopicRegistry: Sendable {
             } catch {
                 throw .storage("Could not create topic '\(name)': \(error)")
             }
-            let created = Topic(name: name, id: id, partitions: partitions, overrides: configs)
+            let created = Topic(name: name, id: id, partitions: partitions, overrides: configs, logConfig: logConfig)
             state.byName[name] = created
             state.byId[id] = name
             return created
@@ -143,7 +143,7 @@ public final class TopicRegistry: Sendable {
             }
             guard total <= 100_000 else { throw .invalidPartitions("Number of partitions \(total) is above the limit of 100000.") }
             if validateOnly { return }
-            let logConfig = TopicConfigs.logConfig(broker: config, overrides: topic.overrides)
+            let logConfig = topic.logConfig
             var partitions = topic.partitions
             do {
                 for index in current..<total {
@@ -161,7 +161,7 @@ public final class TopicRegistry: Sendable {
             } catch {
                 throw .storage("Could not add partitions to '\(name)': \(error)")
             }
-            state.byName[name] = Topic(name: name, id: topic.id, partitions: partitions, overrides: topic.overrides)
+            state.byName[name] = Topic(name: name, id: topic.id, partitions: partitions, overrides: topic.overrides, logConfig: logConfig)
         }
     }
 
@@ -179,13 +179,15 @@ public final class TopicRegistry: Sendable {
                 throw .storage("Could not save configs of '\(name)': \(error)")
             }
             state.catalog = catalog
-            let changed = Topic(name: name, id: topic.id, partitions: topic.partitions, overrides: overrides)
+            let changed = Topic(
+                name: name, id: topic.id, partitions: topic.partitions, overrides: overrides,
+                logConfig: TopicConfigs.logConfig(broker: config, overrides: overrides)
+            )
             state.byName[name] = changed
             return changed
         }
-        let logConfig = TopicConfigs.logConfig(broker: config, overrides: overrides)
         for partition in updated.partitions {
-            await partition.update(config: logConfig)
+            await partition.update(config: updated.logConfig)
         }
     }
 
