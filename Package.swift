@@ -40,6 +40,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "CreekSimulation",
+            dependencies: [
+                "CreekStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "CreekBroker",
             dependencies: [
                 "KafkaProtocol",
@@ -88,12 +97,16 @@ let package = Package(
         ),
         .testTarget(
             name: "CreekStorageTests",
-            dependencies: ["CreekStorage", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["CreekStorage", "CreekSimulation", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "CreekBrokerTests",
-            dependencies: ["CreekBroker", "CreekStorage", "KafkaProtocol"],
+            dependencies: [
+                "CreekBroker", "CreekStorage", "CreekSimulation", "KafkaProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
     ],

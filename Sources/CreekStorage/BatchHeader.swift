@@ -38,11 +38,14 @@ public struct BatchHeader: Hashable, Sendable {
               let producerEpoch = bytes.getInteger(at: start + 51, endianness: .big, as: Int16.self),
               let baseSequence = bytes.getInteger(at: start + 53, endianness: .big, as: Int32.self),
               let attributes = bytes.getInteger(at: start + 21, endianness: .big, as: Int16.self),
-              magic == 2, length >= Int32(RecordBatch.headerSize - RecordBatch.logOverhead), delta >= 0
+              magic == 2, length >= Int32(RecordBatch.headerSize - RecordBatch.logOverhead), delta >= 0, base >= 0
         else { return nil }
+        // Values from disk: an offset that would overflow is corruption, not a trap.
+        let (last, overflow) = base.addingReportingOverflow(Int64(delta))
+        guard !overflow else { return nil }
         self.position = position
         self.baseOffset = base
-        self.lastOffset = base + Int64(delta)
+        self.lastOffset = last
         self.maxTimestamp = maxTimestamp
         self.size = Int(length) + RecordBatch.logOverhead
         self.producerId = producerId

@@ -21,10 +21,15 @@ public final class LogSegment {
     public private(set) var maxTimestamp: Int64 = -1
     /// Offset of the last batch whose maxTimestamp equals `maxTimestamp`.
     public private(set) var offsetOfMaxTimestamp: Int64 = -1
-    /// Wall-clock milliseconds of the first append (or the file's age on load), for `segment.ms`.
+    /// When the segment started, for `segment.ms`: its first batch's max timestamp (the
+    /// wall clock when that is missing), as Kafka's rolling-based timestamp.
     public var createdAtMs: Int64
     private var bytesSinceIndexEntry = 0
     let indexIntervalBytes: Int
+    let files: any FileOperations
+    /// Set when an index write failed: the index file may lack entries or end in garbage,
+    /// so it is no longer written and is emptied at close (the next start rescans).
+    private(set) var indexFileUntrusted = false
 
     public var size: Int { log.size }
     public var isEmpty: Bool { log.size == 0 }
@@ -39,12 +44,20 @@ public final class LogSegment {
     /// file is cut at the first torn or corrupt batch, and the indexes are rebuilt.
     /// Without it, the index files are trusted and only the tail after the last index
     /// entry is read to find the end.
-    public init(directory: String, baseOffset: Int64, indexIntervalBytes: Int, recover: Bool, nowMs: Int64) throws(StorageError) {
+    /// A new segment's files are created and their directory entries made durable.
+    public init(
+        directory: String, baseOffset: Int64, indexIntervalBytes: Int, recover: Bool, nowMs: Int64,
+        files: any FileOperations
+    ) throws(StorageError) {
         self.baseOffset = baseOffset
         self.indexIntervalBytes = indexIntervalBytes
-        log = try LogFile(path: directory + "/" + Self.fileName(baseOffset, ".log"))
-        indexFile = try LogFile(path: directory + "/" + Self.fileName(baseOffset, ".index"))
-        timeIndexFile = try LogFile(path: directory + "/" + Self.fileName(baseOffset, ".timeindex"))
+        self.files = files
+        let logPath = directory + "/" + Self.fileName(baseOffset, ".log")
+        let isNew = !files.exists(logPath)
+        log = try LogFile(path: logPath, files: files)
+        indexFile = try LogFile(path: directory + "/" + Self.fileName(baseOffset, ".index"), files: files)
+        timeIndexFile = try LogFile(path: directory + "/" + Self.fileName(baseOffset, ".timeindex"), files: files)
+        if isNew { try files.syncDirectory(directory) }
         nextOffset = baseOffset
         createdAtMs = nowMs
         if recover {
@@ -52,6 +65,7 @@ public final class LogSegment {
         } else {
             try load()
         }
+        if let first = try readHeader(at: 0), first.maxTimestamp >= 0 { createdAtMs = first.maxTimestamp }
     }
 
     // MARK: - Loading and recovery
@@ -117,7 +131,7 @@ public final class LogSegment {
                       (try? batch.validate()) != nil
                 else { break scan }
             }
-            try appendIndexEntries(for: header)
+            appendIndexEntries(for: header)
             note(header)
             position = header.endPosition
         }
@@ -143,15 +157,30 @@ public final class LogSegment {
         }
     }
 
-    private func appendIndexEntries(for header: BatchHeader) throws(StorageError) {
+    private func appendIndexEntries(for header: BatchHeader) {
         bytesSinceIndexEntry += header.size
         guard bytesSinceIndexEntry >= indexIntervalBytes else { return }
         bytesSinceIndexEntry = 0
-        let relative = UInt32(truncatingIfNeeded: header.lastOffset - baseOffset)
-        try indexFile.append([offsetIndex.append(relativeOffset: relative, position: UInt32(truncatingIfNeeded: header.position))])
+        // Segments roll before relative offsets or positions outgrow 32 bits, so these fit.
+        guard let relative = UInt32(exactly: header.lastOffset - baseOffset), let position = UInt32(exactly: header.position) else {
+            return
+        }
+        let entry = offsetIndex.append(relativeOffset: relative, position: position)
+        writeIndex(entry, to: indexFile)
         let maxSoFar = max(maxTimestamp, header.maxTimestamp)
-        if let entry = timeIndex.maybeAppend(timestamp: maxSoFar, relativeOffset: relative) {
-            try timeIndexFile.append([entry])
+        if let timeEntry = timeIndex.maybeAppend(timestamp: maxSoFar, relativeOffset: relative) {
+            writeIndex(timeEntry, to: timeIndexFile)
+        }
+    }
+
+    /// Index files are caches of the log: a failed write stops further writes to them
+    /// instead of failing the append (the in-memory index stays complete).
+    private func writeIndex(_ bytes: ByteBuffer, to file: LogFile) {
+        guard !indexFileUntrusted else { return }
+        do {
+            try file.append([bytes])
+        } catch {
+            indexFileUntrusted = true
         }
     }
 
@@ -172,7 +201,7 @@ public final class LogSegment {
                 position: position, baseOffset: batch.baseOffset, lastOffset: batch.lastOffset,
                 maxTimestamp: batch.maxTimestamp, size: batch.size, producerId: batch.producerId
             )
-            try appendIndexEntries(for: header)
+            appendIndexEntries(for: header)
             note(header)
             position += batch.size
         }
@@ -219,6 +248,16 @@ public final class LogSegment {
         return nil
     }
 
+    /// The first batch after `previous` with maxTimestamp >= `timestamp`, or nil.
+    public func nextBatch(after previous: BatchHeader, withTimestampAtLeast timestamp: Int64) throws(StorageError) -> BatchHeader? {
+        var position = previous.endPosition
+        while let header = try readHeader(at: position) {
+            if header.maxTimestamp >= timestamp { return header }
+            position = header.endPosition
+        }
+        return nil
+    }
+
     /// Every batch header from the first batch whose last offset is at least `offset`.
     public func headers(from offset: Int64) throws(StorageError) -> [BatchHeader] {
         guard let first = try position(of: offset) else { return [] }
@@ -242,10 +281,29 @@ public final class LogSegment {
         try log.sync()
     }
 
+    /// Flushes the log and both indexes (at roll and at a clean shutdown); an index file
+    /// that missed a write is emptied so the next start rescans the log instead.
+    public func syncAll() throws(StorageError) {
+        try log.sync()
+        if indexFileUntrusted {
+            try indexFile.truncate(to: 0)
+            try timeIndexFile.truncate(to: 0)
+        }
+        try indexFile.sync()
+        try timeIndexFile.sync()
+    }
+
+    /// Removes the segment's files; the caller syncs the directory.
     public func delete() throws(StorageError) {
-        try FileSystem.remove(log.path)
-        try FileSystem.remove(indexFile.path)
-        try FileSystem.remove(timeIndexFile.path)
+        try files.remove(log.path)
+        try files.remove(indexFile.path)
+        try files.remove(timeIndexFile.path)
+    }
+
+    /// True when appending a batch whose last offset is `lastOffset` and `bytes` long
+    /// would overflow this segment's 32-bit relative offsets or positions.
+    public func wouldOverflow(lastOffset: Int64, bytes: Int) -> Bool {
+        lastOffset - baseOffset > Int64(Int32.max) || size + bytes > Int(Int32.max)
     }
 }
 

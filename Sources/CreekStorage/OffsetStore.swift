@@ -32,17 +32,23 @@ public final class OffsetStore: Sendable {
         var groups: [String: Offsets] = [:]
         var journal: LogFile
         var liveRecords = 0
+        /// Set after a failed journal write or fsync: no commit is accepted after it.
+        var failure: StorageError?
     }
 
     private let path: String
+    private let files: any FileOperations
     private let state: NIOLockedValueBox<State>
     private let groupCommit = GroupCommit(label: "offsets")
     static let compactionThreshold = 4 << 20
 
-    public init(dataDirectory: String) throws(StorageError) {
-        try FileSystem.makeDirectory(dataDirectory + "/meta")
+    public init(dataDirectory: String, files: any FileOperations = PosixFileOperations()) throws(StorageError) {
+        try files.makeDirectoryDurably(dataDirectory + "/meta")
         path = dataDirectory + "/meta/offsets.journal"
-        let journal = try LogFile(path: path)
+        self.files = files
+        let isNew = !files.exists(path)
+        let journal = try LogFile(path: path, files: files)
+        if isNew { try files.syncDirectory(dataDirectory + "/meta") }
         var groups: [String: Offsets] = [:]
         var buffer = try journal.read(at: 0, length: journal.size)
         var validEnd = 0
@@ -120,19 +126,30 @@ public final class OffsetStore: Sendable {
     }
 
     /// Waits until everything recorded so far is on stable storage.
+    /// A failed fsync takes the store offline (its unsynced records may be gone).
     public func sync() async throws {
-        let journal = state.withLockedValue { $0.journal }
-        try await groupCommit.sync(journal)
+        let (journal, failure) = state.withLockedValue { ($0.journal, $0.failure) }
+        if let failure { throw failure }
+        do {
+            try await groupCommit.sync(journal)
+        } catch {
+            let offline = StorageError.offline(partition: "offsets journal", cause: "\(error)")
+            state.withLockedValue { if $0.failure == nil { $0.failure = offline } }
+            throw offline
+        }
     }
+
+    /// Why the store accepts no commits, or nil while it does.
+    public var failure: StorageError? { state.withLockedValue { $0.failure } }
 
     private func append(_ bytes: ByteBuffer, update: (inout State) -> Void) throws(StorageError) {
         let result: Result<Void, StorageError> = state.withLockedValue { state in
-            do {
+            if let failure = state.failure { return .failure(failure) }
+            do throws(StorageError) {
                 try state.journal.append([bytes])
-            } catch let error as StorageError {
-                return .failure(error)
             } catch {
-                return .failure(.closed)
+                if !error.isOutOfSpace { state.failure = .offline(partition: "offsets journal", cause: error.description) }
+                return .failure(error)
             }
             update(&state)
             return .success(())
@@ -154,8 +171,8 @@ public final class OffsetStore: Sendable {
                 }
             }
             do {
-                try FileSystem.writeAtomically(Array(bytes.readableBytesView), to: path)
-                state.journal = try LogFile(path: path)
+                try files.writeAtomically(Array(bytes.readableBytesView), to: path)
+                state.journal = try LogFile(path: path, files: files)
                 return .success(())
             } catch let error as StorageError {
                 return .failure(error)

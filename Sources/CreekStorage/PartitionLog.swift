@@ -1,47 +1,58 @@
 public import KafkaProtocol
-public import NIOCore
+import NIOCore
 
 /// One partition's log: an ordered list of segments in `<data>/<topic>-<partition>/`.
 /// This actor is the partition's single owner: offsets are assigned and bytes appended
 /// in order, with no locks shared with other partitions.
 ///
 /// Invariants: segments are sorted by base offset and contiguous; only the last one is
-/// written; `logStartOffset <= logEndOffset`; records below `logStartOffset` are never served.
+/// written; `logStartOffset <= logEndOffset`; records below `logStartOffset` are never
+/// served. Once a write or fsync fails the log is offline (`failure` is set): it appends
+/// nothing more, acknowledges nothing more, and serves nothing above `flushedOffset`.
 public actor PartitionLog {
     public nonisolated let topic: String
     public nonisolated let partition: Int32
     public nonisolated let directory: String
-    public private(set) var config: LogConfig
-    private var segments: [LogSegment]
-    public private(set) var logStartOffset: Int64
-    private let groupCommit: GroupCommit
-    private var waiters: [FetchWaiter] = []
-    /// Offset below which everything is known to be fsynced (recovery starts here).
-    public private(set) var flushedOffset: Int64
+    nonisolated let files: any FileOperations
+    public internal(set) var config: LogConfig
+    var segments: [LogSegment]
+    public internal(set) var logStartOffset: Int64
+    let groupCommit: GroupCommit
+    var waiters: [FetchWaiter] = []
+    /// Offset below which everything is known to be fsynced.
+    public internal(set) var flushedOffset: Int64
     /// Idempotent producers' recent batches (see `ProducerStateTable`).
-    public private(set) var producers = ProducerStateTable()
+    public internal(set) var producers = ProducerStateTable()
+    /// Why the log is offline, or nil while it serves.
+    public internal(set) var failure: StorageError?
 
     public static let logStartFile = "log-start-offset"
 
     public var logEndOffset: Int64 { segments.last?.nextOffset ?? logStartOffset }
     public var sizeInBytes: Int { segments.reduce(0) { $0 + $1.size } }
     public var segmentCount: Int { segments.count }
+    public var isOffline: Bool { failure != nil }
 
-    /// Opens the partition directory (creating it when missing). `recoverFrom` names the
-    /// offset from which segments are fully re-validated (nil: trust them, a clean start).
+    public static func directoryName(topic: String, partition: Int32) -> String { topic + "-" + String(partition) }
+
+    /// Opens the partition directory (creating it, durably, when missing). With `recover`
+    /// (after an unclean stop), the newest segment is validated and cut at the first torn
+    /// or corrupt batch, then fsynced, so everything it keeps is durable.
     public init(
         topic: String, partition: Int32, dataDirectory: String, config: LogConfig,
-        recover: Bool, nowMs: Int64
+        recover: Bool, nowMs: Int64, files: any FileOperations = PosixFileOperations()
     ) throws(StorageError) {
         self.topic = topic
         self.partition = partition
-        self.directory = dataDirectory + "/" + topic + "-" + String(partition)
+        self.directory = dataDirectory + "/" + Self.directoryName(topic: topic, partition: partition)
+        self.files = files
         self.config = config
         self.groupCommit = GroupCommit(label: "\(topic)-\(partition)")
-        try FileSystem.makeDirectory(directory)
-        let bases = try FileSystem.list(directory)
+        try files.makeDirectoryDurably(directory)
+        let bases = try files.list(directory)
             .filter { $0.hasSuffix(".log") }
             .compactMap { Int64($0.dropLast(4)) }
+            .filter { $0 >= 0 }
             .sorted()
         var opened: [LogSegment] = []
         for (index, base) in bases.enumerated() {
@@ -50,73 +61,32 @@ public actor PartitionLog {
             let validate = recover && index == bases.count - 1
             let segment = try LogSegment(
                 directory: directory, baseOffset: base, indexIntervalBytes: config.indexIntervalBytes,
-                recover: validate, nowMs: nowMs
+                recover: validate, nowMs: nowMs, files: files
             )
             if let previous = opened.last, previous.nextOffset != segment.baseOffset, segment.isEmpty, index == bases.count - 1 {
                 // An empty trailing segment with a wrong name: drop it.
                 try segment.delete()
+                try files.syncDirectory(directory)
                 continue
             }
+            if validate { try segment.syncAll() }
             opened.append(segment)
         }
         if opened.isEmpty {
             opened.append(try LogSegment(
-                directory: directory, baseOffset: 0, indexIntervalBytes: config.indexIntervalBytes, recover: false, nowMs: nowMs
+                directory: directory, baseOffset: 0, indexIntervalBytes: config.indexIntervalBytes, recover: false,
+                nowMs: nowMs, files: files
             ))
         }
         segments = opened
         var start = opened.first?.baseOffset ?? 0
-        if let saved = try? FileSystem.readAll(directory + "/" + Self.logStartFile),
+        if let saved = try? files.readAll(directory + "/" + Self.logStartFile),
            let value = Int64(String(decoding: saved, as: UTF8.self).filter { !$0.isWhitespace }) {
             start = max(start, min(value, opened.last?.nextOffset ?? value))
         }
         logStartOffset = start
         flushedOffset = opened.last?.nextOffset ?? 0
-        producers = try Self.loadProducerState(directory: directory, segments: opened, nowMs: nowMs)
-    }
-
-    // MARK: - Producer state
-
-    static func snapshotName(_ offset: Int64) -> String { LogSegment.fileName(offset, ".snapshot") }
-
-    /// Loads the newest producer-state snapshot at or below the log end and replays the
-    /// batch headers after it, so a restart knows every producer's last five batches
-    /// without rescanning the whole log.
-    /// Idle time is counted in wall-clock time from the append (or from this restart for
-    /// producers replayed from the log), not from the batches' own timestamps, so a producer
-    /// that writes old timestamps keeps its state for `producer.id.expiration.ms`.
-    private static func loadProducerState(directory: String, segments: [LogSegment], nowMs: Int64) throws(StorageError) -> ProducerStateTable {
-        var producers = ProducerStateTable()
-        let end = segments.last?.nextOffset ?? 0
-        let snapshots = try FileSystem.list(directory)
-            .filter { $0.hasSuffix(".snapshot") }
-            .compactMap { Int64($0.dropLast(9)) }
-            .sorted()
-        var from: Int64 = segments.first?.baseOffset ?? 0
-        for offset in snapshots.reversed() where offset <= end {
-            if let table = ProducerSnapshot.load(path: directory + "/" + Self.snapshotName(offset)) {
-                producers.replace(with: table)
-                from = offset
-                break
-            }
-        }
-        for segment in segments where segment.nextOffset > from {
-            for header in try segment.headers(from: max(from, segment.baseOffset)) where header.producerId >= 0 && !header.isControl {
-                producers.record(
-                    producerId: header.producerId, epoch: header.producerEpoch, firstSequence: header.baseSequence,
-                    lastSequence: header.lastSequence, firstOffset: header.baseOffset, lastOffset: header.lastOffset,
-                    timestampMs: nowMs
-                )
-            }
-        }
-        return producers
-    }
-
-    private func writeProducerSnapshot(at offset: Int64) throws(StorageError) {
-        try ProducerSnapshot.save(producers.producers, path: directory + "/" + Self.snapshotName(offset))
-        // Keep the two newest snapshots.
-        let snapshots = try FileSystem.list(directory).filter { $0.hasSuffix(".snapshot") }.sorted()
-        for old in snapshots.dropLast(2) { try FileSystem.remove(directory + "/" + old) }
+        producers = try Self.loadProducerState(directory: directory, segments: opened, nowMs: nowMs, files: files)
     }
 
     // MARK: - Configuration
@@ -139,14 +109,25 @@ public actor PartitionLog {
     }
 
     /// Appends validated batches: assigns offsets from the log end by patching each
-    /// batch's baseOffset (and leader epoch 0), rolls the segment when full or old, and
-    /// writes everything with one system call. With `sync`, returns only after an fsync
-    /// that covers these bytes (group commit); callers that must not hold up the next
-    /// append (the Produce path) pass false and call `makeDurable(upTo:)` afterwards.
+    /// batch's baseOffset (and leader epoch 0), rolls the segment when full, old, or when
+    /// the batch's offsets would not fit its 32-bit index, and writes everything with one
+    /// system call. With `sync`, returns only after an fsync that covers these bytes
+    /// (group commit); callers that must not hold up the next append (the Produce path)
+    /// pass false and call `makeDurable(upTo:)` afterwards — also for a duplicate, whose
+    /// original may not be durable yet.
+    ///
+    /// A full disk fails the append and leaves the log as it was; any other write failure
+    /// takes the log offline.
     public func append(_ batches: [RecordBatch], nowMs: Int64, sync: Bool) async throws(StorageError) -> AppendResult {
+        if let failure { throw failure }
         let stamp: Int64? = config.timestampType == .logAppendTime ? nowMs : nil
-        let incoming = batches.reduce(0) { $0 + $1.sizeInBytes }
-        try rollIfNeeded(incomingBytes: incoming, nowMs: nowMs)
+        var incoming = 0
+        var span: Int64 = 0
+        for batch in batches {
+            incoming += batch.sizeInBytes
+            span += Int64(batch.lastOffsetDelta) + 1
+        }
+        try guarded { () throws(StorageError) in try rollIfNeeded(incomingBytes: incoming, incomingOffsets: span, nowMs: nowMs) }
         var next = logEndOffset
         let base = next
         var prepared: [PreparedBatch] = []
@@ -174,208 +155,87 @@ public actor PartitionLog {
             prepared.append(ready)
         }
         if prepared.isEmpty, let (first, last) = duplicate {
+            if sync { try await self.sync(upTo: last + 1) }
             return AppendResult(baseOffset: first, lastOffset: last, logAppendTime: -1, logStartOffset: logStartOffset)
         }
         guard let active = segments.last else { throw .closed }
-        if active.isEmpty { active.createdAtMs = nowMs }
-        try active.append(prepared)
+        let wasEmpty = active.isEmpty
+        try guarded { () throws(StorageError) in try active.append(prepared) }
+        if wasEmpty, let first = prepared.first { active.createdAtMs = first.maxTimestamp >= 0 ? first.maxTimestamp : nowMs }
         producers = table
         let result = AppendResult(baseOffset: base, lastOffset: next - 1, logAppendTime: stamp ?? -1, logStartOffset: logStartOffset)
-        let toWake = waiters
-        waiters.removeAll()
-        for waiter in toWake { waiter.fire() }
-        if sync {
-            try await self.sync(upTo: next, file: active.log)
-        }
+        wakeWaiters()
+        if sync { try await self.sync(upTo: next) }
         return result
     }
 
-    private func sync(upTo offset: Int64, file: LogFile) async throws(StorageError) {
+    /// Runs a write step; a failure other than a full disk (whose write was undone) takes
+    /// the log offline.
+    func guarded(_ body: () throws(StorageError) -> Void) throws(StorageError) {
         do {
-            try await groupCommit.sync(file)
-        } catch let error as StorageError {
-            throw error
+            try body()
         } catch {
-            throw .system(call: "fdatasync", path: file.path, errno: 5)
+            if error.isOutOfSpace { throw error }
+            throw takeOffline(error)
         }
-        flushedOffset = max(flushedOffset, offset)
+    }
+
+    /// Marks the log offline (once) and returns the error every later call gets.
+    @discardableResult
+    func takeOffline(_ cause: StorageError) -> StorageError {
+        if let failure { return failure }
+        let offline = StorageError.offline(partition: "\(topic)-\(partition)", cause: cause.description)
+        failure = offline
+        wakeWaiters()
+        return offline
+    }
+
+    /// Fsyncs the active segment (group commit) and advances `flushedOffset` to `offset`.
+    /// A failed fsync takes the log offline: its unsynced bytes may already be gone.
+    func sync(upTo offset: Int64) async throws(StorageError) {
+        if let failure { throw failure }
+        guard flushedOffset < offset, let active = segments.last else { return }
+        let end = logEndOffset
+        do {
+            try await groupCommit.sync(active.log)
+        } catch let error as StorageError {
+            throw takeOffline(error)
+        } catch {
+            throw takeOffline(.system(call: "fdatasync", path: active.log.path, errno: 5))
+        }
+        if let failure { throw failure }
+        flushedOffset = max(flushedOffset, end)
     }
 
     /// Returns once every record below `offset` is on stable storage (group commit).
     public func makeDurable(upTo offset: Int64) async throws(StorageError) {
-        guard flushedOffset < offset, let active = segments.last else { return }
-        try await sync(upTo: logEndOffset, file: active.log)
+        try await sync(upTo: offset)
     }
 
     /// Fsyncs what has been appended so far (the periodic flush of `--flush os`).
     public func flush() async throws(StorageError) {
-        guard let active = segments.last, flushedOffset < logEndOffset else { return }
-        try await sync(upTo: logEndOffset, file: active.log)
+        try await sync(upTo: logEndOffset)
     }
 
-    private func rollIfNeeded(incomingBytes: Int, nowMs: Int64) throws(StorageError) {
+    private func rollIfNeeded(incomingBytes: Int, incomingOffsets: Int64, nowMs: Int64) throws(StorageError) {
         guard let active = segments.last, !active.isEmpty else { return }
         let full = active.size + incomingBytes > config.segmentBytes
         let old = nowMs - active.createdAtMs >= config.segmentMs
-        guard full || old else { return }
-        try active.sync()
+        let overflow = active.wouldOverflow(lastOffset: active.nextOffset + incomingOffsets - 1, bytes: incomingBytes)
+        guard full || old || overflow else { return }
+        try roll(nowMs: nowMs)
+    }
+
+    /// Closes the active segment (fsynced with its indexes) and starts an empty one.
+    func roll(nowMs: Int64) throws(StorageError) {
+        guard let active = segments.last else { throw .closed }
+        try active.syncAll()
         flushedOffset = max(flushedOffset, active.nextOffset)
         let segment = try LogSegment(
             directory: directory, baseOffset: active.nextOffset, indexIntervalBytes: config.indexIntervalBytes,
-            recover: false, nowMs: nowMs
+            recover: false, nowMs: nowMs, files: files
         )
         segments.append(segment)
         try writeProducerSnapshot(at: segment.baseOffset)
-    }
-
-    // MARK: - Read
-
-    /// Stored batches from `offset`, for a Fetch.
-    public struct ReadResult: Sendable {
-        public var records: ByteBuffer
-        public var highWatermark: Int64
-        public var logStartOffset: Int64
-    }
-
-    /// Reads whole batches starting with the one that holds `offset`, up to `maxBytes`;
-    /// the first batch is returned even when larger (Kafka's rule) if `minOneBatch`.
-    /// An offset equal to the log end yields no records; outside [logStart, logEnd] throws.
-    public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool) throws(StorageError) -> ReadResult {
-        let end = logEndOffset
-        guard offset >= logStartOffset, offset <= end else {
-            throw .offsetOutOfRange(requested: offset, logStart: logStartOffset, logEnd: end)
-        }
-        var result = ReadResult(records: ByteBuffer(), highWatermark: end, logStartOffset: logStartOffset)
-        guard offset < end, let index = segmentIndex(containing: offset) else { return result }
-        var remaining = maxBytes
-        var first = true
-        for segment in segments[index...] {
-            guard let start = try segment.position(of: offset) else { continue }
-            if !first || !minOneBatch, start.size > remaining { break }
-            let headers = try segment.headers(from: start, maxBytes: max(remaining, start.size))
-            let length = (headers.last?.endPosition ?? start.position) - start.position
-            var bytes = try segment.log.read(at: start.position, length: length)
-            if first {
-                result.records = bytes
-            } else {
-                result.records.writeBuffer(&bytes)
-            }
-            remaining -= length
-            first = false
-            // Continue into the next segment only if this one was exhausted.
-            if headers.last?.lastOffset != segment.nextOffset - 1 || remaining <= 0 { break }
-        }
-        return result
-    }
-
-    private func segmentIndex(containing offset: Int64) -> Int? {
-        var low = 0
-        var high = segments.count - 1
-        guard high >= 0 else { return nil }
-        while low < high {
-            let mid = (low + high + 1) / 2
-            if segments[mid].baseOffset <= offset { low = mid } else { high = mid - 1 }
-        }
-        return low
-    }
-
-    /// Wakes every parked long-poll Fetch (used at shutdown).
-    public func wakeWaiters() {
-        let toWake = waiters
-        waiters.removeAll()
-        for waiter in toWake { waiter.fire() }
-    }
-
-    /// Registers a long-poll Fetch to be woken by the next append.
-    public func register(_ waiter: FetchWaiter) {
-        waiters.removeAll { $0.isDone }
-        waiters.append(waiter)
-    }
-
-    // MARK: - Offsets by time
-
-    /// The offset and timestamp for ListOffsets with a target time: the first record whose
-    /// timestamp is at or after `timestamp`; nil when none is.
-    public func offset(forTimestamp timestamp: Int64) throws(StorageError) -> (offset: Int64, timestamp: Int64)? {
-        for segment in segments where segment.maxTimestamp >= timestamp {
-            guard let header = try segment.firstBatch(withTimestampAtLeast: timestamp) else { continue }
-            let bytes = try segment.readBatch(header)
-            if let batch = try? RecordBatch(bytes: bytes), let records = try? batch.records() {
-                for record in records where record.timestamp >= timestamp && record.offset >= logStartOffset {
-                    return (record.offset, record.timestamp)
-                }
-                continue
-            }
-            // Compressed batch: records are not decompressed; answer with the batch.
-            return (max(header.baseOffset, logStartOffset), header.maxTimestamp)
-        }
-        return nil
-    }
-
-    /// The record with the largest timestamp (ListOffsets -3, KIP-734); nil when empty.
-    public func maxTimestampOffset() throws(StorageError) -> (offset: Int64, timestamp: Int64)? {
-        guard let best = segments.filter({ !$0.isEmpty }).max(by: { $0.maxTimestamp < $1.maxTimestamp }),
-              best.maxTimestamp >= 0
-        else { return nil }
-        guard let header = try best.firstBatch(withTimestampAtLeast: best.maxTimestamp) else { return nil }
-        let bytes = try best.readBatch(header)
-        if let batch = try? RecordBatch(bytes: bytes), let records = try? batch.records(),
-           let record = records.last(where: { $0.timestamp == best.maxTimestamp }) {
-            return (record.offset, record.timestamp)
-        }
-        return (header.lastOffset, header.maxTimestamp)
-    }
-
-    // MARK: - Retention and deletion
-
-    /// Deletes whole segments (never the active one) whose newest record is older than
-    /// `retention.ms`, then the oldest while the log exceeds `retention.bytes`; advances
-    /// the log start offset. Returns how many segments were deleted.
-    @discardableResult
-    public func applyRetention(nowMs: Int64) throws(StorageError) -> Int {
-        _ = producers.expire(idleBefore: nowMs - config.producerIdExpirationMs)
-        var deleted = 0
-        while segments.count > 1, let oldest = segments.first {
-            let expired = config.retentionMs >= 0 && !oldest.isEmpty && nowMs - oldest.maxTimestamp > config.retentionMs
-            let oversized = config.retentionBytes >= 0 && Int64(sizeInBytes - oldest.size) >= config.retentionBytes
-            let belowStart = oldest.nextOffset <= logStartOffset
-            guard expired || oversized || belowStart else { break }
-            try oldest.delete()
-            segments.removeFirst()
-            deleted += 1
-        }
-        if let first = segments.first, first.baseOffset > logStartOffset {
-            logStartOffset = first.baseOffset
-        }
-        return deleted
-    }
-
-    /// Advances the log start offset (DeleteRecords). `offset` -1 means the log end.
-    public func deleteRecords(before offset: Int64) throws(StorageError) -> Int64 {
-        let target = offset == -1 ? logEndOffset : offset
-        guard target >= 0, target <= logEndOffset else {
-            throw .offsetOutOfRange(requested: offset, logStart: logStartOffset, logEnd: logEndOffset)
-        }
-        if target > logStartOffset {
-            logStartOffset = target
-            try FileSystem.writeAtomically(Array(String(target).utf8), to: directory + "/" + Self.logStartFile)
-            _ = try applyRetention(nowMs: Int64.min / 2)
-        }
-        return logStartOffset
-    }
-
-    /// Flushes and closes for a clean shutdown.
-    public func close() throws(StorageError) {
-        for segment in segments { try segment.sync() }
-        for waiter in waiters { waiter.fire() }
-        waiters.removeAll()
-    }
-
-    /// Removes the partition's files (DeleteTopics).
-    public func deleteFiles() throws(StorageError) {
-        for waiter in waiters { waiter.fire() }
-        waiters.removeAll()
-        segments.removeAll()
-        try FileSystem.removeDirectory(directory)
     }
 }

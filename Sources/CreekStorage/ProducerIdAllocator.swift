@@ -10,14 +10,16 @@ public final class ProducerIdAllocator: Sendable {
     }
 
     private let path: String
+    private let files: any FileOperations
     private let state: NIOLockedValueBox<State>
     static let blockSize: Int64 = 1000
 
-    public init(dataDirectory: String) throws(StorageError) {
-        try FileSystem.makeDirectory(dataDirectory + "/meta")
+    public init(dataDirectory: String, files: any FileOperations = PosixFileOperations()) throws(StorageError) {
+        try files.makeDirectoryDurably(dataDirectory + "/meta")
         path = dataDirectory + "/meta/producer-ids"
+        self.files = files
         var start: Int64 = 1000
-        if let bytes = try? FileSystem.readAll(path), let saved = Int64(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }) {
+        if let bytes = try? files.readAll(path), let saved = Int64(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }) {
             start = saved
         }
         state = NIOLockedValueBox(State(next: start, reservedUpTo: start))
@@ -28,7 +30,7 @@ public final class ProducerIdAllocator: Sendable {
             if state.next >= state.reservedUpTo {
                 let limit = state.next + Self.blockSize
                 do {
-                    try FileSystem.writeAtomically(Array(String(limit).utf8), to: path)
+                    try files.writeAtomically(Array(String(limit).utf8), to: path)
                 } catch let error as StorageError {
                     return .failure(error)
                 } catch {

@@ -31,10 +31,10 @@ public struct TopicCatalog: Codable, Hashable, Sendable {
     public static func path(dataDirectory: String) -> String { dataDirectory + "/meta/topics.json" }
 
     /// Loads the catalog, or nil when there is none yet.
-    public static func load(dataDirectory: String) throws(StorageError) -> TopicCatalog? {
+    public static func load(dataDirectory: String, files: any FileOperations) throws(StorageError) -> TopicCatalog? {
         let path = path(dataDirectory: dataDirectory)
-        guard FileSystem.exists(path) else { return nil }
-        let bytes = try FileSystem.readAll(path)
+        guard files.exists(path) else { return nil }
+        let bytes = try files.readAll(path)
         do {
             return try JSONDecoder().decode(TopicCatalog.self, from: Data(bytes))
         } catch {
@@ -42,8 +42,8 @@ public struct TopicCatalog: Codable, Hashable, Sendable {
         }
     }
 
-    public func save(dataDirectory: String) throws(StorageError) {
-        try FileSystem.makeDirectory(dataDirectory + "/meta")
+    public func save(dataDirectory: String, files: any FileOperations) throws(StorageError) {
+        try files.makeDirectoryDurably(dataDirectory + "/meta")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data: Data
@@ -52,7 +52,7 @@ public struct TopicCatalog: Codable, Hashable, Sendable {
         } catch {
             throw .corruptCatalog(path: Self.path(dataDirectory: dataDirectory), reason: "\(error)")
         }
-        try FileSystem.writeAtomically(Array(data), to: Self.path(dataDirectory: dataDirectory))
+        try files.writeAtomically(Array(data), to: Self.path(dataDirectory: dataDirectory))
     }
 }
 
@@ -62,15 +62,15 @@ public enum CleanShutdownMarker {
     public static func path(dataDirectory: String) -> String { dataDirectory + "/.creek-clean-shutdown" }
 
     /// Reads and removes the marker; true when the previous stop was clean.
-    public static func consume(dataDirectory: String) throws(StorageError) -> Bool {
+    public static func consume(dataDirectory: String, files: any FileOperations = PosixFileOperations()) throws(StorageError) -> Bool {
         let path = path(dataDirectory: dataDirectory)
-        let clean = FileSystem.exists(path)
-        try FileSystem.remove(path)
-        FileSystem.syncDirectory(of: path)
-        return clean
+        guard files.exists(path) else { return false }
+        try files.remove(path)
+        try files.syncDirectory(dataDirectory)
+        return true
     }
 
-    public static func write(dataDirectory: String) throws(StorageError) {
-        try FileSystem.writeAtomically(Array("clean\n".utf8), to: path(dataDirectory: dataDirectory))
+    public static func write(dataDirectory: String, files: any FileOperations = PosixFileOperations()) throws(StorageError) {
+        try files.writeAtomically(Array("clean\n".utf8), to: path(dataDirectory: dataDirectory))
     }
 }

@@ -53,16 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("creek: \(error)\n".utf8))
             throw ExitCode(64)
         }
-        let clean = try CleanShutdownMarker.consume(dataDirectory: brokerConfig.dataDirectory)
-        if !clean && FileSystem.exists(TopicCatalog.path(dataDirectory: brokerConfig.dataDirectory)) {
-            logger.warning("previous shutdown was not clean: validating the newest segment of every partition")
-        }
         let started = ContinuousClock.now
-        let topics = try TopicRegistry(config: brokerConfig, recover: !clean, clock: Self.nowMs)
-        let offsets = try OffsetStore(dataDirectory: brokerConfig.dataDirectory)
-        let groups = GroupCoordinator(settings: brokerConfig.groupSettings, offsets: offsets, logger: logger, clock: Self.nowMs)
-        let producerIds = try ProducerIdAllocator(dataDirectory: brokerConfig.dataDirectory)
-        let broker = Broker(config: brokerConfig, topics: topics, groups: groups, producerIds: producerIds, logger: logger, clock: Self.nowMs)
+        let broker = try Broker.open(config: brokerConfig, logger: logger, clock: Self.nowMs)
+        let topics = broker.topics
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let service = BrokerService(broker: broker, group: group) { address in
             let elapsed = ContinuousClock.now - started

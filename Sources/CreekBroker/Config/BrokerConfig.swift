@@ -41,6 +41,12 @@ public struct BrokerConfig: Sendable, Hashable {
     /// connection with 16 MiB, which bounds memory under pipelined producers.
     public var queuedMaxRequestBytes = 16 << 20
     public var deleteTopicEnable = true
+    /// Largest Fetch response the broker builds, whatever the client asks (Kafka's default).
+    public var fetchMaxBytes = 57_671_680
+    /// Connections accepted at once, over all clients; more are closed at accept.
+    public var maxConnections = Int(Int32.max)
+    /// Connections accepted at once from one IP address.
+    public var maxConnectionsPerIp = Int(Int32.max)
     public var groupInitialRebalanceDelayMs: Int64 = 3000
     public var offsetsRetentionMinutes: Int64 = 10080
     public var offsetsRetentionCheckIntervalMs: Int64 = 600_000
@@ -72,7 +78,7 @@ public struct BrokerConfig: Sendable, Hashable {
         "log.retention.ms", "log.retention.minutes", "log.retention.hours", "log.retention.bytes",
         "log.retention.check.interval.ms", "log.flush.interval.ms", "log.index.interval.bytes",
         "log.message.timestamp.type", "message.max.bytes", "socket.request.max.bytes", "queued.max.requests",
-        "queued.max.request.bytes",
+        "queued.max.request.bytes", "fetch.max.bytes", "max.connections", "max.connections.per.ip",
         "delete.topic.enable", "group.initial.rebalance.delay.ms", "offsets.retention.minutes",
         "offsets.retention.check.interval.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms",
         "group.max.size", "offset.metadata.max.bytes", "producer.id.expiration.ms",
@@ -106,6 +112,9 @@ public struct BrokerConfig: Sendable, Hashable {
         case "queued.max.request.bytes":
             let bytes = try Self.integer(name, value, min: -1, max: Int64(Int32.max))
             queuedMaxRequestBytes = bytes == -1 ? Int.max : Int(bytes)
+        case "fetch.max.bytes": fetchMaxBytes = Int(try Self.integer(name, value, min: 1024, max: Int64(Int32.max)))
+        case "max.connections": maxConnections = Int(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
+        case "max.connections.per.ip": maxConnectionsPerIp = Int(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
         case "delete.topic.enable": deleteTopicEnable = try Self.bool(name, value)
         case "group.initial.rebalance.delay.ms": groupInitialRebalanceDelayMs = try Self.integer(name, value, min: 0)
         case "offsets.retention.minutes": offsetsRetentionMinutes = try Self.integer(name, value, min: 1)
@@ -222,6 +231,9 @@ extension BrokerConfig {
             ("socket.request.max.bytes", String(socketRequestMaxBytes), .int),
             ("queued.max.requests", String(queuedMaxRequests), .int),
             ("queued.max.request.bytes", queuedMaxRequestBytes == Int.max ? "-1" : String(queuedMaxRequestBytes), .long),
+            ("fetch.max.bytes", String(fetchMaxBytes), .int),
+            ("max.connections", String(maxConnections), .int),
+            ("max.connections.per.ip", String(maxConnectionsPerIp), .int),
             ("delete.topic.enable", String(deleteTopicEnable), .boolean),
             ("group.initial.rebalance.delay.ms", String(groupInitialRebalanceDelayMs), .int),
             ("offsets.retention.minutes", String(offsetsRetentionMinutes), .int),

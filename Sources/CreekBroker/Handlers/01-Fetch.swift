@@ -86,9 +86,8 @@ struct FetchHandler: ApiHandler {
                     ))
                 } catch let error {
                     hasError = true
-                    let (start, end) = (await partition.logStartOffset, await partition.logEndOffset)
-                    let code: KafkaErrorCode
-                    if case .offsetOutOfRange = error { code = .offsetOutOfRange } else { code = .kafkaStorageError }
+                    let (start, end) = (await partition.logStartOffset, await partition.highWatermark)
+                    let code = KafkaErrorCode(storage: error)
                     if code == .kafkaStorageError {
                         broker.logger.error("fetch failed", metadata: ["partition": "\(topic.name)-\(fetch.partition)", "error": "\(error)"])
                     }

@@ -27,7 +27,7 @@ struct ListOffsetsHandler: ApiHandler {
                     case -2, -4, -5:
                         answer.offset = await partition.logStartOffset
                     case -1:
-                        answer.offset = await partition.logEndOffset
+                        answer.offset = await partition.highWatermark
                     case -3:
                         if let found = try await partition.maxTimestampOffset() {
                             answer.offset = found.offset

@@ -21,8 +21,7 @@ struct DeleteRecordsHandler: ApiHandler {
                     let low = try await partition.deleteRecords(before: target.offset)
                     partitions.append(.init(partitionIndex: target.partitionIndex, lowWatermark: low, errorCode: 0))
                 } catch {
-                    let code: KafkaErrorCode
-                    if case .offsetOutOfRange = error { code = .offsetOutOfRange } else { code = .kafkaStorageError }
+                    let code = KafkaErrorCode(storage: error)
                     partitions.append(.init(partitionIndex: target.partitionIndex, lowWatermark: -1, errorCode: code.rawValue))
                 }
             }

@@ -2,10 +2,14 @@ import KafkaProtocol
 public import NIOCore
 import NIOPosix
 
-/// The TCP listener: each accepted connection gets a frame decoder bounded by
-/// `socket.request.max.bytes` and a `ConnectionHandler`.
+/// The TCP listener: each accepted connection within the connection limits gets a frame
+/// decoder bounded by `socket.request.max.bytes` and a `ConnectionHandler`.
 public final class KafkaServer: Sendable {
     private let channel: any Channel
+    private let connections: ConnectionRegistry
+
+    /// Client connections open now.
+    public var connectionCount: Int { connections.count }
 
     /// The address actually bound (port 0 picks a free one).
     public var localAddress: SocketAddress? { channel.localAddress }
@@ -14,24 +18,36 @@ public final class KafkaServer: Sendable {
         let maxFrame = broker.config.socketRequestMaxBytes
         let maxInFlight = broker.config.queuedMaxRequests
         let maxInFlightBytes = broker.config.queuedMaxRequestBytes
+        let connections = ConnectionRegistry(
+            maxTotal: broker.config.maxConnections, maxPerAddress: broker.config.maxConnectionsPerIp, logger: broker.logger
+        )
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                if connections.admit(channel) != nil {
+                    return channel.close()
+                }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maximumFrameLength: maxFrame)))
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(broker: broker, maxInFlight: maxInFlight, maxInFlightBytes: maxInFlightBytes))
                 }
             }
             .bind(host: broker.config.listenHost, port: broker.config.listenPort)
             .get()
-        return KafkaServer(channel: channel)
+        return KafkaServer(channel: channel, connections: connections)
     }
 
-    private init(channel: any Channel) {
+    private init(channel: any Channel, connections: ConnectionRegistry) {
         self.channel = channel
+        self.connections = connections
+    }
+
+    /// Closes every client connection (at shutdown, after in-flight requests finished).
+    public func closeConnections() async {
+        await connections.closeAll()
     }
 
     /// Stops accepting connections.

@@ -38,10 +38,12 @@ public final class BrokerService: Service, Sendable {
         while broker.requestsInFlight > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        try await broker.topics.closeAll()
-        try await broker.groups.offsets.sync()
-        try CleanShutdownMarker.write(dataDirectory: broker.config.dataDirectory)
-        broker.logger.notice("shut down cleanly")
+        await server.closeConnections()
+        if await broker.closeStorage() {
+            broker.logger.notice("shut down cleanly")
+        } else {
+            broker.logger.critical("shut down with storage failures: the next start runs recovery")
+        }
     }
 
     private func retentionLoop() async {

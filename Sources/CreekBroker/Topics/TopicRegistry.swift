@@ -13,19 +13,28 @@ public final class TopicRegistry: Sendable {
     }
 
     public let config: BrokerConfig
+    public let files: any FileOperations
     private let clock: @Sendable () -> Int64
     private let state: NIOLockedValueBox<State>
 
     public var clusterId: String { state.withLockedValue { $0.catalog.clusterId } }
 
     /// Opens every topic in the catalog. With `recover`, each partition's newest segment
-    /// is validated and cut at the first torn or corrupt batch.
-    public init(config: BrokerConfig, recover: Bool, clock: @escaping @Sendable () -> Int64) throws(StorageError) {
+    /// is validated and cut at the first torn or corrupt batch. Directories of deleted
+    /// partitions (`-delete`) are removed; partition directories that no catalog topic owns
+    /// (a crash between creating them and saving the catalog) are renamed `-stray` and
+    /// never opened.
+    public init(
+        config: BrokerConfig, recover: Bool, files: any FileOperations = PosixFileOperations(),
+        clock: @escaping @Sendable () -> Int64
+    ) throws(StorageError) {
         self.config = config
+        self.files = files
         self.clock = clock
-        try FileSystem.makeDirectory(config.dataDirectory)
-        let catalog = try TopicCatalog.load(dataDirectory: config.dataDirectory)
+        try files.makeDirectoryDurably(config.dataDirectory)
+        let catalog = try TopicCatalog.load(dataDirectory: config.dataDirectory, files: files)
             ?? TopicCatalog(clusterId: Self.newClusterId())
+        try Self.sweep(dataDirectory: config.dataDirectory, catalog: catalog, files: files)
         var state = State(catalog: catalog)
         for entry in catalog.topics {
             let id = Self.parseId(entry.id) ?? Self.newTopicId()
@@ -34,14 +43,46 @@ public final class TopicRegistry: Sendable {
             for index in 0..<entry.partitions {
                 partitions.append(try PartitionLog(
                     topic: entry.name, partition: index, dataDirectory: config.dataDirectory,
-                    config: logConfig, recover: recover, nowMs: clock()
+                    config: logConfig, recover: recover, nowMs: clock(), files: files
                 ))
             }
             state.byName[entry.name] = Topic(name: entry.name, id: id, partitions: partitions, overrides: entry.configs, logConfig: logConfig)
             state.byId[id] = entry.name
         }
-        try catalog.save(dataDirectory: config.dataDirectory)
+        try catalog.save(dataDirectory: config.dataDirectory, files: files)
         self.state = NIOLockedValueBox(state)
+    }
+
+    /// Removes leftovers of deleted partitions and sets aside directories no topic owns.
+    private static func sweep(dataDirectory: String, catalog: TopicCatalog, files: any FileOperations) throws(StorageError) {
+        var owned: Set<String> = ["meta"]
+        for topic in catalog.topics {
+            for index in 0..<max(0, topic.partitions) { owned.insert(PartitionLog.directoryName(topic: topic.name, partition: index)) }
+        }
+        var renamed = false
+        for name in try files.list(dataDirectory) where files.isDirectory(dataDirectory + "/" + name) {
+            let path = dataDirectory + "/" + name
+            if name.hasSuffix(PartitionLog.deletedSuffix) {
+                try files.removeTree(path)
+            } else if !owned.contains(name) && !name.hasSuffix(PartitionLog.straySuffix) {
+                try files.rename(path, to: path + "." + hex(newTopicId()) + PartitionLog.straySuffix)
+                renamed = true
+            }
+        }
+        if renamed { try files.syncDirectory(dataDirectory) }
+    }
+
+    /// Opens a new, empty partition log; a leftover directory of the same name is set aside.
+    private func openNewPartition(topic: String, index: Int32, logConfig: LogConfig) throws(StorageError) -> PartitionLog {
+        let path = config.dataDirectory + "/" + PartitionLog.directoryName(topic: topic, partition: index)
+        if files.exists(path) {
+            try files.rename(path, to: path + "." + Self.hex(Self.newTopicId()) + PartitionLog.straySuffix)
+            try files.syncDirectory(config.dataDirectory)
+        }
+        return try PartitionLog(
+            topic: topic, partition: index, dataDirectory: config.dataDirectory,
+            config: logConfig, recover: false, nowMs: clock(), files: files
+        )
     }
 
     // MARK: - Lookups
@@ -88,14 +129,11 @@ public final class TopicRegistry: Sendable {
             var partitions: [PartitionLog] = []
             do {
                 for index in 0..<count {
-                    partitions.append(try PartitionLog(
-                        topic: name, partition: index, dataDirectory: config.dataDirectory,
-                        config: logConfig, recover: false, nowMs: clock()
-                    ))
+                    partitions.append(try openNewPartition(topic: name, index: index, logConfig: logConfig))
                 }
                 var catalog = state.catalog
                 catalog.topics.append(.init(name: name, id: Self.hex(id), partitions: count, configs: configs))
-                try catalog.save(dataDirectory: config.dataDirectory)
+                try catalog.save(dataDirectory: config.dataDirectory, files: files)
                 state.catalog = catalog
             } catch {
                 throw .storage("Could not create topic '\(name)': \(error)")
@@ -107,7 +145,8 @@ public final class TopicRegistry: Sendable {
         }
     }
 
-    /// Deletes a topic and its files.
+    /// Deletes a topic: removed from the catalog (durably), each partition's directory
+    /// renamed aside at once, then removed in the background.
     public func delete(name: String) async throws(TopicError) {
         guard config.deleteTopicEnable else { throw .deletionDisabled }
         let removed = try locked { state throws(TopicError) -> Topic in
@@ -115,7 +154,7 @@ public final class TopicRegistry: Sendable {
             var catalog = state.catalog
             catalog.topics.removeAll { $0.name == name }
             do {
-                try catalog.save(dataDirectory: config.dataDirectory)
+                try catalog.save(dataDirectory: config.dataDirectory, files: files)
             } catch {
                 throw .storage("Could not delete topic '\(name)': \(error)")
             }
@@ -124,12 +163,26 @@ public final class TopicRegistry: Sendable {
             state.byId[topic.id] = nil
             return topic
         }
-        for partition in removed.partitions {
+        try await retire(removed)
+    }
+
+    /// Sets a deleted topic's partition directories aside, then removes them in the background.
+    private func retire(_ topic: Topic) async throws(TopicError) {
+        var retired: [String] = []
+        for partition in topic.partitions {
             do {
-                try await partition.deleteFiles()
+                retired.append(try await partition.retire(tag: Self.hex(topic.id)))
             } catch {
-                throw .storage("Topic '\(name)' was deleted but its files were not all removed: \(error)")
+                throw .storage("Topic '\(topic.name)' was deleted but its files were not all set aside: \(error)")
             }
+        }
+        removeInBackground(retired)
+    }
+
+    private func removeInBackground(_ paths: [String]) {
+        let files = self.files
+        Task.detached(priority: .background) {
+            for path in paths { try? files.removeTree(path) }
         }
     }
 
@@ -147,16 +200,13 @@ public final class TopicRegistry: Sendable {
             var partitions = topic.partitions
             do {
                 for index in current..<total {
-                    partitions.append(try PartitionLog(
-                        topic: name, partition: index, dataDirectory: config.dataDirectory,
-                        config: logConfig, recover: false, nowMs: clock()
-                    ))
+                    partitions.append(try openNewPartition(topic: name, index: index, logConfig: logConfig))
                 }
                 var catalog = state.catalog
                 if let position = catalog.topics.firstIndex(where: { $0.name == name }) {
                     catalog.topics[position].partitions = total
                 }
-                try catalog.save(dataDirectory: config.dataDirectory)
+                try catalog.save(dataDirectory: config.dataDirectory, files: files)
                 state.catalog = catalog
             } catch {
                 throw .storage("Could not add partitions to '\(name)': \(error)")
@@ -174,7 +224,7 @@ public final class TopicRegistry: Sendable {
                 catalog.topics[position].configs = overrides
             }
             do {
-                try catalog.save(dataDirectory: config.dataDirectory)
+                try catalog.save(dataDirectory: config.dataDirectory, files: files)
             } catch {
                 throw .storage("Could not save configs of '\(name)': \(error)")
             }
@@ -191,13 +241,21 @@ public final class TopicRegistry: Sendable {
         }
     }
 
-    /// Closes every partition log for a clean shutdown.
-    public func closeAll() async throws {
+    /// Closes every partition log for a clean shutdown. Returns the partitions that could
+    /// not be synced (offline ones included): when any is, no clean-shutdown marker may be
+    /// written.
+    public func closeAll() async -> [(partition: String, error: StorageError)] {
+        var failures: [(partition: String, error: StorageError)] = []
         for topic in allTopics() {
             for partition in topic.partitions {
-                try await partition.close()
+                do {
+                    try await partition.close()
+                } catch {
+                    failures.append(("\(partition.topic)-\(partition.partition)", error))
+                }
             }
         }
+        return failures
     }
 
     /// Runs `body` under the lock, keeping its typed error.

@@ -1,0 +1,48 @@
+public import CreekStorage
+public import Logging
+
+extension Broker {
+    /// Opens a data directory and builds the broker on it: consumes the clean-shutdown
+    /// marker (its absence means the last stop was a crash, so every partition's newest
+    /// segment is validated), opens the topics, the committed offsets and the producer-id
+    /// allocator. The one place the command line, tests and an embedding program start from.
+    public static func open(
+        config: BrokerConfig, files: any FileOperations = PosixFileOperations(), logger: Logger,
+        clock: @escaping @Sendable () -> Int64
+    ) throws(StorageError) -> Broker {
+        try files.makeDirectoryDurably(config.dataDirectory)
+        let clean = try CleanShutdownMarker.consume(dataDirectory: config.dataDirectory, files: files)
+        if !clean && files.exists(TopicCatalog.path(dataDirectory: config.dataDirectory)) {
+            logger.warning("previous shutdown was not clean: validating the newest segment of every partition")
+        }
+        let topics = try TopicRegistry(config: config, recover: !clean, files: files, clock: clock)
+        let offsets = try OffsetStore(dataDirectory: config.dataDirectory, files: files)
+        let groups = GroupCoordinator(settings: config.groupSettings, offsets: offsets, logger: logger, clock: clock)
+        let producerIds = try ProducerIdAllocator(dataDirectory: config.dataDirectory, files: files)
+        return Broker(config: config, topics: topics, groups: groups, producerIds: producerIds, logger: logger, clock: clock)
+    }
+
+    /// The last step of a graceful shutdown, after requests have drained: fsyncs every
+    /// partition and the offsets journal, and writes the clean-shutdown marker only when
+    /// all of them are durable. Returns whether the marker was written.
+    @discardableResult
+    public func closeStorage() async -> Bool {
+        var failures = await topics.closeAll().map { "\($0.partition): \($0.error)" }
+        do {
+            try await groups.offsets.sync()
+        } catch {
+            failures.append("offsets journal: \(error)")
+        }
+        guard failures.isEmpty else {
+            for failure in failures { logger.critical("not synced at shutdown; the next start recovers it", metadata: ["failure": "\(failure)"]) }
+            return false
+        }
+        do {
+            try CleanShutdownMarker.write(dataDirectory: config.dataDirectory, files: topics.files)
+            return true
+        } catch {
+            logger.critical("could not write the clean-shutdown marker", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+}

@@ -1,0 +1,14 @@
+public import CreekStorage
+public import KafkaProtocol
+
+extension KafkaErrorCode {
+    /// The Kafka error code a client gets for a storage failure.
+    public init(storage error: StorageError) {
+        switch error {
+        case .offsetOutOfRange: self = .offsetOutOfRange
+        case .deleted: self = .unknownTopicOrPartition
+        case .offsetOverflow: self = .invalidRecord
+        case .system, .corruptCatalog, .unrecoverableWrite, .offline, .closed: self = .kafkaStorageError
+        }
+    }
+}

@@ -1,0 +1,47 @@
+extension PartitionLog {
+    static func snapshotName(_ offset: Int64) -> String { LogSegment.fileName(offset, ".snapshot") }
+
+    /// Loads the newest producer-state snapshot at or below the log end and replays the
+    /// batch headers after it, so a restart knows every producer's last five batches
+    /// without rescanning the whole log.
+    /// Idle time is counted in wall-clock time from the append (or from this restart for
+    /// producers replayed from the log), not from the batches' own timestamps, so a producer
+    /// that writes old timestamps keeps its state for `producer.id.expiration.ms`.
+    static func loadProducerState(
+        directory: String, segments: [LogSegment], nowMs: Int64, files: any FileOperations
+    ) throws(StorageError) -> ProducerStateTable {
+        var producers = ProducerStateTable()
+        let end = segments.last?.nextOffset ?? 0
+        let snapshots = try files.list(directory)
+            .filter { $0.hasSuffix(".snapshot") }
+            .compactMap { Int64($0.dropLast(9)) }
+            .sorted()
+        var from: Int64 = segments.first?.baseOffset ?? 0
+        for offset in snapshots.reversed() where offset <= end {
+            if let table = ProducerSnapshot.load(path: directory + "/" + Self.snapshotName(offset), files: files) {
+                producers.replace(with: table)
+                from = offset
+                break
+            }
+        }
+        for segment in segments where segment.nextOffset > from {
+            for header in try segment.headers(from: max(from, segment.baseOffset)) where header.producerId >= 0 && !header.isControl {
+                producers.record(
+                    producerId: header.producerId, epoch: header.producerEpoch, firstSequence: header.baseSequence,
+                    lastSequence: header.lastSequence, firstOffset: header.baseOffset, lastOffset: header.lastOffset,
+                    timestampMs: nowMs
+                )
+            }
+        }
+        return producers
+    }
+
+    /// Writes a snapshot as of `offset` (atomically) and keeps only the two newest.
+    func writeProducerSnapshot(at offset: Int64) throws(StorageError) {
+        try ProducerSnapshot.save(producers.producers, path: directory + "/" + Self.snapshotName(offset), files: files)
+        let snapshots = try files.list(directory).filter { $0.hasSuffix(".snapshot") }.sorted()
+        let stale = snapshots.dropLast(2)
+        for old in stale { try files.remove(directory + "/" + old) }
+        if !stale.isEmpty { try files.syncDirectory(directory) }
+    }
+}
