@@ -1,6 +1,6 @@
 public import CreekStorage
 import NIOConcurrencyHelpers
-public import NIOCore
+import NIOCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -49,7 +49,7 @@ public final class SimulatedFileSystem: FileOperations, @unchecked Sendable {
         var durableDirectories: [Int: [String: Entry]] = [0: [:]]
         var nextId = 1
         var generation = 0
-        var faults: (@Sendable (Operation, String) -> Int32?)?
+        var faults: (@Sendable (Operation, String, Int) -> Int32?)?
         var capacity: Int?
         var operations = 0
     }
@@ -60,8 +60,9 @@ public final class SimulatedFileSystem: FileOperations, @unchecked Sendable {
 
     // MARK: - Test controls
 
-    /// Called before every operation with its kind and path; a non-nil errno fails it.
-    public func setFaults(_ faults: (@Sendable (Operation, String) -> Int32?)?) {
+    /// Called before every operation with its kind, path and sequence number (see
+    /// `operationCount`); a non-nil errno fails it.
+    public func setFaults(_ faults: (@Sendable (Operation, String, Int) -> Int32?)?) {
         state.withLockedValue { $0.faults = faults }
     }
 
@@ -250,7 +251,7 @@ public final class SimulatedFileSystem: FileOperations, @unchecked Sendable {
                 }
                 return .failure(.system(call: call, path: path, errno: code))
             }
-            do {
+            do throws(StorageError) {
                 let value = try body(&inode, &state)
                 state.files[id] = inode
                 return .success(value)
@@ -284,7 +285,7 @@ public final class SimulatedFileSystem: FileOperations, @unchecked Sendable {
     ) throws(StorageError) {
         let result: Result<Void, StorageError> = state.withLockedValue { state in
             if let code = Self.fault(&state, operation, path) { return .failure(.system(call: call, path: path, errno: code)) }
-            do {
+            do throws(StorageError) {
                 try body(&state)
                 return .success(())
             } catch {
@@ -296,7 +297,7 @@ public final class SimulatedFileSystem: FileOperations, @unchecked Sendable {
 
     static func fault(_ state: inout State, _ operation: Operation, _ path: String) -> Int32? {
         state.operations += 1
-        return state.faults?(operation, path)
+        return state.faults?(operation, path, state.operations)
     }
 
     static func components(_ path: String) -> [String] {

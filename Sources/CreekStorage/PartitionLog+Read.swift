@@ -11,7 +11,7 @@ extension PartitionLog {
 
     /// The offset up to which records are served: the log end, or — once the log is
     /// offline — the last durable point (nothing unsynced is served as committed).
-    public var highWatermark: Int64 { failure == nil ? logEndOffset : min(flushedOffset, logEndOffset) }
+    public var highWatermark: Int64 { failure == nil ? logEndOffset : max(logStartOffset, min(flushedOffset, logEndOffset)) }
 
     /// Reads whole batches starting with the one that holds `offset`, up to `maxBytes`;
     /// the first batch is returned even when larger (Kafka's rule) if `minOneBatch`.

@@ -78,12 +78,23 @@ public actor PartitionLog {
                 nowMs: nowMs, files: files
             ))
         }
-        segments = opened
         var start = opened.first?.baseOffset ?? 0
         if let saved = try? files.readAll(directory + "/" + Self.logStartFile),
-           let value = Int64(String(decoding: saved, as: UTF8.self).filter { !$0.isWhitespace }) {
-            start = max(start, min(value, opened.last?.nextOffset ?? value))
+           let value = Int64(String(decoding: saved, as: UTF8.self).filter { !$0.isWhitespace }), value >= 0 {
+            if let end = opened.last?.nextOffset, value > end {
+                // DeleteRecords moved the start past what survived (a crash lost the tail):
+                // as Kafka does, empty the log and continue at the start, so offsets below
+                // it are never handed out again.
+                for segment in opened { try segment.delete() }
+                try files.syncDirectory(directory)
+                opened = [try LogSegment(
+                    directory: directory, baseOffset: value, indexIntervalBytes: config.indexIntervalBytes, recover: false,
+                    nowMs: nowMs, files: files
+                )]
+            }
+            start = max(start, value)
         }
+        segments = opened
         logStartOffset = start
         flushedOffset = opened.last?.nextOffset ?? 0
         producers = try Self.loadProducerState(directory: directory, segments: opened, nowMs: nowMs, files: files)
@@ -127,7 +138,6 @@ public actor PartitionLog {
             incoming += batch.sizeInBytes
             span += Int64(batch.lastOffsetDelta) + 1
         }
-        try guarded { () throws(StorageError) in try rollIfNeeded(incomingBytes: incoming, incomingOffsets: span, nowMs: nowMs) }
         var next = logEndOffset
         let base = next
         var prepared: [PreparedBatch] = []
@@ -158,6 +168,8 @@ public actor PartitionLog {
             if sync { try await self.sync(upTo: last + 1) }
             return AppendResult(baseOffset: first, lastOffset: last, logAppendTime: -1, logStartOffset: logStartOffset)
         }
+        // Offsets do not change when a segment rolls, so the roll can follow the checks.
+        try guarded { () throws(StorageError) in try rollIfNeeded(incomingBytes: incoming, incomingOffsets: span, nowMs: nowMs) }
         guard let active = segments.last else { throw .closed }
         let wasEmpty = active.isEmpty
         try guarded { () throws(StorageError) in try active.append(prepared) }

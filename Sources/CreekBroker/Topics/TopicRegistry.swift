@@ -32,8 +32,8 @@ public final class TopicRegistry: Sendable {
         self.files = files
         self.clock = clock
         try files.makeDirectoryDurably(config.dataDirectory)
-        let catalog = try TopicCatalog.load(dataDirectory: config.dataDirectory, files: files)
-            ?? TopicCatalog(clusterId: Self.newClusterId())
+        let saved = try TopicCatalog.load(dataDirectory: config.dataDirectory, files: files)
+        let catalog = saved ?? TopicCatalog(clusterId: Self.newClusterId())
         try Self.sweep(dataDirectory: config.dataDirectory, catalog: catalog, files: files)
         var state = State(catalog: catalog)
         for entry in catalog.topics {
@@ -49,7 +49,7 @@ public final class TopicRegistry: Sendable {
             state.byName[entry.name] = Topic(name: entry.name, id: id, partitions: partitions, overrides: entry.configs, logConfig: logConfig)
             state.byId[id] = entry.name
         }
-        try catalog.save(dataDirectory: config.dataDirectory, files: files)
+        if saved == nil { try catalog.save(dataDirectory: config.dataDirectory, files: files) }
         self.state = NIOLockedValueBox(state)
     }
 
@@ -63,7 +63,8 @@ public final class TopicRegistry: Sendable {
         for name in try files.list(dataDirectory) where files.isDirectory(dataDirectory + "/" + name) {
             let path = dataDirectory + "/" + name
             if name.hasSuffix(PartitionLog.deletedSuffix) {
-                try files.removeTree(path)
+                // Best effort: what is left is removed at the next start.
+                try? files.removeTree(path)
             } else if !owned.contains(name) && !name.hasSuffix(PartitionLog.straySuffix) {
                 try files.rename(path, to: path + "." + hex(newTopicId()) + PartitionLog.straySuffix)
                 renamed = true
