@@ -168,9 +168,35 @@ struct RecordBatchTests {
                 }
             }
             let walked = (try? mutated.validate()) != nil
-            let parsed = (try? mutated.records()) != nil
+            // validate() also requires maxTimestamp to be the records' largest timestamp.
+            let parsed = (try? mutated.records()).map { records in
+                records.map(\.timestamp).max() == mutated.maxTimestamp && mutated.maxTimestamp >= mutated.baseTimestamp
+            } ?? false
             #expect(walked == parsed, "walk \(walked) vs records \(parsed) for \(mutated.buffer.hexString)")
         }
+    }
+
+    @Test("a header that contradicts itself or its records is refused")
+    func inconsistentHeaders() throws {
+        let batch = sampleBatch()
+        // maxTimestamp that is not the records' largest timestamp.
+        let wrongMax = try withField(batch) { $0.setInteger(batch.maxTimestamp + 1, at: 35, endianness: .big) }
+        #expect(throws: RecordBatchError.self) { try wrongMax.validate() }
+        // maxTimestamp before baseTimestamp.
+        let backwards = try withField(batch) { $0.setInteger(batch.baseTimestamp - 1, at: 35, endianness: .big) }
+        #expect(throws: RecordBatchError.self) { try backwards.validate() }
+        // A "compressed" batch of 40 payload bytes claiming 2^31 - 1 records.
+        var compressed = ByteBuffer()
+        compressed.writeImmutableBuffer(batch.buffer.getSlice(at: batch.buffer.readerIndex, length: 61) ?? ByteBuffer())
+        compressed.writeRepeatingByte(7, count: 40)
+        compressed.setInteger(Int32(compressed.readableBytes - 12), at: 8, endianness: .big)
+        let claimed = try withField(try RecordBatch(bytes: compressed)) { bytes in
+            bytes.setInteger(Int16(3), at: 21, endianness: .big)  // lz4
+            bytes.setInteger(Int32.max - 1, at: 23, endianness: .big)
+            bytes.setInteger(Int32.max, at: 57, endianness: .big)
+        }
+        #expect(throws: RecordBatchError.self) { try claimed.validate() }
+        try batch.validate()
     }
 
     @Test("several batches split out of one records field")

@@ -84,6 +84,7 @@ public actor GroupCoordinator {
                 syncWaiters.removeValue(forKey: token)?.resume(returning: outcome)
             }
         }
+        dropIfUnused(group)
         if let state = groups[group] {
             logger.debug("group state", metadata: ["group": "\(group)", "phase": "\(state.phase.rawValue)", "generation": "\(state.generationId)", "members": "\(state.members.count)"])
         }
@@ -99,6 +100,16 @@ public actor GroupCoordinator {
             guard !Task.isCancelled else { return }
             await self?.tick(group)
         }
+    }
+
+    /// Forgets a group with no members and no committed offsets, so group ids a client
+    /// invents (or a rejected JoinGroup) leave nothing behind in memory.
+    private func dropIfUnused(_ groupId: String) {
+        guard let group = groups[groupId], group.members.isEmpty, group.phase == .empty || group.phase == .dead,
+              offsets.offsets(group: groupId).isEmpty
+        else { return }
+        groups[groupId] = nil
+        timers.removeValue(forKey: groupId)?.cancel()
     }
 
     private func tick(_ groupId: String) {

@@ -68,7 +68,8 @@ public struct GroupStateMachine: Sendable {
         }
         if phase == .dead { return reply(.coordinatorNotAvailable) }
         guard !input.protocolType.isEmpty, !input.protocols.isEmpty else { return reply(.inconsistentGroupProtocol) }
-        guard input.sessionTimeoutMs >= settings.minSessionTimeoutMs, input.sessionTimeoutMs <= settings.maxSessionTimeoutMs else {
+        let allowed = settings.minSessionTimeoutMs...settings.maxSessionTimeoutMs
+        guard allowed.contains(input.sessionTimeoutMs), allowed.contains(input.rebalanceTimeoutMs) else {
             return reply(.invalidSessionTimeout)
         }
         if phase != .empty && !isCompatible(input) { return reply(.inconsistentGroupProtocol) }

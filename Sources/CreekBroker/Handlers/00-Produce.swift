@@ -31,7 +31,18 @@ struct ProduceHandler: ApiHandler {
     }
 
     func handle(_ request: ProduceRequest, context: RequestContext) async -> ProduceResponse? {
-        await appendPhase(validate(request, context: context))()
+        switch await appendPhase(validate(request, context: context))() {
+        case .respond(let response): return response
+        case .none, .close: return nil
+        }
+    }
+
+    /// How a Produce ends: a response, none (acks=0), or — for an acks=0 request that
+    /// failed — a closed connection, so the client notices (as Kafka does).
+    enum Completion: Sendable {
+        case respond(ProduceResponse)
+        case none
+        case close(String)
     }
 
     /// One partition of a Produce request after validation: either its error response,
@@ -118,7 +129,7 @@ struct ProduceHandler: ApiHandler {
     }
 
     /// Appends every validated partition, in request order; returns the completion.
-    func appendPhase(_ request: ValidatedRequest) async -> @Sendable () async -> ProduceResponse? {
+    func appendPhase(_ request: ValidatedRequest) async -> @Sendable () async -> Completion {
         var appended: [Appended] = []
         for partition in request.partitions {
             appended.append(await append(partition, sync: request.sync))
@@ -138,7 +149,9 @@ struct ProduceHandler: ApiHandler {
                         let response = results[index].response
                         group.addTask {
                             let failed = await Self.waitDurable(partition, offset, logger: logger)
-                            return (index, failed.map { _ in Self.storageError(response.index, "fsync failed") })
+                            return (index, failed.map { failure in
+                                PartitionResponse(index: response.index, errorCode: failure.errorCode, baseOffset: -1, errorMessage: failure.errorMessage)
+                            })
                         }
                     }
                     var collected: [(Int, PartitionResponse?)] = []
@@ -149,7 +162,12 @@ struct ProduceHandler: ApiHandler {
                     if let failed { results[index].response = failed }
                 }
             }
-            if acks == 0 { return nil }
+            if acks == 0 {
+                if let failed = results.first(where: { $0.response.errorCode != 0 }) {
+                    return .close("acks=0 produce to \(failed.topic)-\(failed.response.index) failed with error \(failed.response.errorCode)")
+                }
+                return .none
+            }
             var topics: [ProduceResponse.TopicProduceResponse] = []
             for result in results {
                 if let last = topics.indices.last, topics[last].name == result.topic {
@@ -158,7 +176,7 @@ struct ProduceHandler: ApiHandler {
                     topics.append(.init(name: result.topic, partitionResponses: [result.response]))
                 }
             }
-            return ProduceResponse(responses: topics, throttleTimeMs: 0)
+            return .respond(ProduceResponse(responses: topics, throttleTimeMs: 0))
         }
     }
 
@@ -167,13 +185,22 @@ struct ProduceHandler: ApiHandler {
             try await partition.makeDurable(upTo: offset)
             return nil
         } catch {
-            logger.error("fsync failed", metadata: ["partition": "\(partition.topic)-\(partition.partition)", "error": "\(error)"])
-            return storageError(partition.partition, "\(error)")
+            logStorageFailure(error, partition: "\(partition.topic)-\(partition.partition)", logger: logger)
+            return PartitionResponse(index: partition.partition, errorCode: KafkaErrorCode(storage: error).rawValue, baseOffset: -1, errorMessage: "\(error)")
         }
     }
 
-    private static func storageError(_ index: Int32, _ message: String) -> PartitionResponse {
-        PartitionResponse(index: index, errorCode: KafkaErrorCode.kafkaStorageError.rawValue, baseOffset: -1, errorMessage: message)
+    /// A partition going offline is logged as critical (once per request that meets it);
+    /// a full disk or a deleted topic is an error of the request, logged less loudly.
+    private static func logStorageFailure(_ error: StorageError, partition: String, logger: Logger) {
+        switch error {
+        case .offline, .unrecoverableWrite:
+            logger.critical("partition is OFFLINE after a storage failure; restart to recover", metadata: ["partition": "\(partition)", "error": "\(error)"])
+        case .deleted:
+            logger.info("produce to a deleted partition", metadata: ["partition": "\(partition)"])
+        default:
+            logger.error("append failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+        }
     }
 
     private func error(_ index: Int32, _ code: KafkaErrorCode, _ message: String) -> PartitionResponse {
@@ -198,15 +225,15 @@ struct ProduceHandler: ApiHandler {
             )
             return Appended(topic: validated.topic, response: response, durableAfter: sync ? (partition, result.lastOffset + 1) : nil)
         } catch {
-            broker.logger.error("append failed", metadata: ["partition": "\(validated.topic)-\(validated.index)", "error": "\(error)"])
-            return Appended(topic: validated.topic, response: self.error(validated.index, .kafkaStorageError, "\(error)"))
+            Self.logStorageFailure(error, partition: "\(validated.topic)-\(validated.index)", logger: broker.logger)
+            return Appended(topic: validated.topic, response: self.error(validated.index, KafkaErrorCode(storage: error), "\(error)"))
         }
     }
 
     static func code(for error: RecordBatchError) -> KafkaErrorCode {
         switch error {
         case .unsupportedMagic: return .unsupportedForMessageFormat
-        case .invalidRecordCount, .malformedRecord: return .invalidRecord
+        case .invalidRecordCount, .malformedRecord, .inconsistentHeader: return .invalidRecord
         case .truncated, .invalidBatchLength, .crcMismatch, .compressed: return .corruptMessage
         }
     }

@@ -58,7 +58,8 @@ struct FetchHandler: ApiHandler {
     }
 
     private func readOnce(_ request: FetchRequest, useIds: Bool) async -> (FetchResponse, Int, Bool) {
-        var remaining = request.maxBytes <= 0 ? Int(Int32.max) : Int(request.maxBytes)
+        // The broker's fetch.max.bytes bounds every response, whatever the client asks.
+        var remaining = min(broker.config.fetchMaxBytes, request.maxBytes <= 0 ? Int(Int32.max) : Int(request.maxBytes))
         var total = 0
         var hasError = false
         var topics: [FetchResponse.FetchableTopicResponse] = []

@@ -131,8 +131,12 @@ public final class Broker: Sendable {
             let finish = await ProduceHandler(broker: self).appendPhase(validated)
             return .later {
                 defer { self.inFlight.withLockedValue { $0 -= 1 } }
-                guard let response = await finish() else { return .noResponse }
-                return .respond(KafkaWriter.encodeResponse(response, version: framed.apiVersion, correlationId: framed.correlationId))
+                switch await finish() {
+                case .none: return .noResponse
+                case .close(let reason): return .close(reason)
+                case .respond(let response):
+                    return .respond(KafkaWriter.encodeResponse(response, version: framed.apiVersion, correlationId: framed.correlationId))
+                }
             }
         case .other where [.fetch, .joinGroup, .syncGroup].contains(framed.apiKey):
             return .later {

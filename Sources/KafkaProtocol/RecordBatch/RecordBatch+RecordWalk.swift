@@ -3,8 +3,11 @@ extension RecordBatch {
     /// every record's length covers exactly its fields, lengths are -1 or non-negative and
     /// inside the batch, offset deltas run 0, 1, 2…, and the count matches recordsCount.
     /// Equivalent to `records()` succeeding, but allocation-free (the produce hot path).
-    func walkRecords() throws(RecordBatchError) {
+    /// Returns the largest timestamp delta of the records.
+    @discardableResult
+    func walkRecords() throws(RecordBatchError) -> Int64 {
         let count = Int(recordsCount)
+        var maxDelta = Int64.min
         let failure: RecordBatchError? = buffer.withUnsafeReadableBytes { bytes -> RecordBatchError? in
             var cursor = VarintCursor(bytes: bytes, position: RecordBatch.headerSize)
             for index in 0..<count {
@@ -13,9 +16,10 @@ extension RecordBatch {
                 }
                 let end = cursor.position + Int(length)
                 var record = VarintCursor(bytes: bytes, position: cursor.position, end: end)
-                guard record.skip(1), record.varlong() != nil, let delta = record.varint() else {
+                guard record.skip(1), let timestampDelta = record.varlong(), let delta = record.varint() else {
                     return .malformedRecord(index: index, reason: "truncated record header")
                 }
+                maxDelta = max(maxDelta, timestampDelta)
                 guard delta == Int32(truncatingIfNeeded: index) else {
                     return .malformedRecord(index: index, reason: "offset delta \(delta), expected \(index)")
                 }
@@ -38,6 +42,7 @@ extension RecordBatch {
             return nil
         }
         if let failure { throw failure }
+        return maxDelta
     }
 }
 

@@ -15,9 +15,13 @@ public enum RecordBatchError: Error, Hashable, Sendable, CustomStringConvertible
     case malformedRecord(index: Int, reason: String)
     /// The records of a compressed batch cannot be iterated without decompressing.
     case compressed(RecordBatch.Compression)
+    /// The header contradicts itself or the records (timestamps, an impossible count).
+    case inconsistentHeader(String)
 
     public var description: String {
         switch self {
+        case .inconsistentHeader(let reason):
+            return "record batch header is inconsistent: \(reason)"
         case .truncated(let needed, let available):
             return "record batch truncated: needs \(needed) bytes, has \(available)"
         case .invalidBatchLength(let length):
