@@ -105,7 +105,8 @@ public actor GroupCoordinator {
     /// Forgets a group with no members and no committed offsets, so group ids a client
     /// invents (or a rejected JoinGroup) leave nothing behind in memory.
     private func dropIfUnused(_ groupId: String) {
-        guard let group = groups[groupId], group.members.isEmpty, group.phase == .empty || group.phase == .dead,
+        guard let group = groups[groupId], group.members.isEmpty, group.pendingMembers.isEmpty,
+              group.phase == .empty || group.phase == .dead,
               offsets.offsets(group: groupId).isEmpty
         else { return }
         groups[groupId] = nil
