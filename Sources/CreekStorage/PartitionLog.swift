@@ -25,6 +25,9 @@ public actor PartitionLog {
     public internal(set) var producers = ProducerStateTable()
     /// Why the log is offline, or nil while it serves.
     public internal(set) var failure: StorageError?
+    /// Runs this actor off Swift's cooperative pool (its file I/O blocks).
+    nonisolated let executor: StorageExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     public static let logStartFile = "log-start-offset"
 
@@ -48,6 +51,7 @@ public actor PartitionLog {
         self.files = files
         self.config = config
         self.groupCommit = GroupCommit(label: "\(topic)-\(partition)")
+        self.executor = StorageExecutor(label: "\(topic)-\(partition)")
         try files.makeDirectoryDurably(directory)
         let bases = try files.list(directory)
             .filter { $0.hasSuffix(".log") }

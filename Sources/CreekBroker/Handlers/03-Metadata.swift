@@ -47,7 +47,7 @@ struct MetadataHandler: ApiHandler {
                 continue
             }
             do {
-                let topic = try broker.topics.create(name: name, partitions: -1)
+                let topic = try await broker.topics.create(name: name, partitions: -1)
                 broker.logger.info("auto-created topic", metadata: ["topic": "\(name)", "partitions": "\(topic.partitions.count)"])
                 response.topics.append(describe(topic, request: request))
             } catch TopicError.alreadyExists {

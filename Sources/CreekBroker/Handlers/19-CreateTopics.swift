@@ -40,7 +40,7 @@ struct CreateTopicsHandler: ApiHandler {
                 configs[config.name] = config.value
             }
             do {
-                let topic = try broker.topics.create(
+                let topic = try await broker.topics.create(
                     name: wanted.name, partitions: partitions, replicationFactor: wanted.replicationFactor,
                     configs: configs, validateOnly: request.validateOnly
                 )

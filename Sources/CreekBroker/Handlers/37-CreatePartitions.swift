@@ -16,7 +16,7 @@ struct CreatePartitionsHandler: ApiHandler {
                 continue
             }
             do {
-                try broker.topics.createPartitions(name: wanted.name, total: wanted.count, validateOnly: request.validateOnly)
+                try await broker.topics.createPartitions(name: wanted.name, total: wanted.count, validateOnly: request.validateOnly)
                 results.append(.init(name: wanted.name, errorCode: 0, errorMessage: nil))
             } catch {
                 results.append(.init(name: wanted.name, errorCode: error.code.rawValue, errorMessage: error.message))

@@ -6,7 +6,7 @@ import NIOConcurrencyHelpers
 /// reads of an immutable snapshot; changes (create, delete, add partitions, configs) are
 /// serialised by the same lock and persisted before they become visible.
 public final class TopicRegistry: Sendable {
-    private struct State {
+    struct State {
         var catalog: TopicCatalog
         var byName: [String: Topic] = [:]
         var byId: [KafkaUUID: String] = [:]
@@ -14,8 +14,10 @@ public final class TopicRegistry: Sendable {
 
     public let config: BrokerConfig
     public let files: any FileOperations
-    private let clock: @Sendable () -> Int64
-    private let state: NIOLockedValueBox<State>
+    let clock: @Sendable () -> Int64
+    let state: NIOLockedValueBox<State>
+    /// Serialises topic changes, whose file I/O runs off the lock and off task threads.
+    let changes = ChangeGate()
 
     public var clusterId: String { state.withLockedValue { $0.catalog.clusterId } }
 
@@ -74,7 +76,7 @@ public final class TopicRegistry: Sendable {
     }
 
     /// Opens a new, empty partition log; a leftover directory of the same name is set aside.
-    private func openNewPartition(topic: String, index: Int32, logConfig: LogConfig) throws(StorageError) -> PartitionLog {
+    func openNewPartition(topic: String, index: Int32, logConfig: LogConfig) throws(StorageError) -> PartitionLog {
         let path = config.dataDirectory + "/" + PartitionLog.directoryName(topic: topic, partition: index)
         if files.exists(path) {
             try files.rename(path, to: path + "." + Self.hex(Self.newTopicId()) + PartitionLog.straySuffix)
@@ -100,148 +102,6 @@ public final class TopicRegistry: Sendable {
         state.withLockedValue { Array($0.byName.values) }.sorted { $0.name < $1.name }
     }
 
-    // MARK: - Changes
-
-    /// Creates a topic. `partitions` -1 means `num.partitions`; replication factor must be
-    /// -1 or 1 on a single node. With `validateOnly`, checks everything and changes nothing.
-    @discardableResult
-    public func create(
-        name: String, partitions requested: Int32, replicationFactor: Int16 = -1,
-        configs: [String: String] = [:], validateOnly: Bool = false
-    ) throws(TopicError) -> Topic {
-        if let problem = TopicName.problem(name) { throw .invalidTopic(problem) }
-        let count = requested == -1 ? config.numPartitions : requested
-        guard count >= 1 else { throw .invalidPartitions("Number of partitions must be larger than 0 (got \(requested)).") }
-        guard count <= 100_000 else { throw .invalidPartitions("Number of partitions \(count) is above the limit of 100000.") }
-        guard replicationFactor == -1 || replicationFactor == 1 else {
-            throw .invalidReplicationFactor("Replication factor \(replicationFactor) is larger than the 1 available broker.")
-        }
-        for (key, value) in configs {
-            if let problem = TopicConfigs.validate(name: key, value: value) {
-                throw .invalidConfig("Invalid config \(key)=\(value): \(problem)")
-            }
-        }
-        return try locked { state throws(TopicError) -> Topic in
-            if state.byName[name] != nil { throw .alreadyExists(name) }
-            let id = Self.newTopicId()
-            let logConfig = TopicConfigs.logConfig(broker: config, overrides: configs)
-            let topic = Topic(name: name, id: id, partitions: [], overrides: configs, logConfig: logConfig)
-            if validateOnly { return topic }
-            var partitions: [PartitionLog] = []
-            do {
-                for index in 0..<count {
-                    partitions.append(try openNewPartition(topic: name, index: index, logConfig: logConfig))
-                }
-                var catalog = state.catalog
-                catalog.topics.append(.init(name: name, id: Self.hex(id), partitions: count, configs: configs))
-                try catalog.save(dataDirectory: config.dataDirectory, files: files)
-                state.catalog = catalog
-            } catch {
-                throw .storage("Could not create topic '\(name)': \(error)")
-            }
-            let created = Topic(name: name, id: id, partitions: partitions, overrides: configs, logConfig: logConfig)
-            state.byName[name] = created
-            state.byId[id] = name
-            return created
-        }
-    }
-
-    /// Deletes a topic: removed from the catalog (durably), each partition's directory
-    /// renamed aside at once, then removed in the background.
-    public func delete(name: String) async throws(TopicError) {
-        guard config.deleteTopicEnable else { throw .deletionDisabled }
-        let removed = try locked { state throws(TopicError) -> Topic in
-            guard let topic = state.byName[name] else { throw .unknownTopic(name) }
-            var catalog = state.catalog
-            catalog.topics.removeAll { $0.name == name }
-            do {
-                try catalog.save(dataDirectory: config.dataDirectory, files: files)
-            } catch {
-                throw .storage("Could not delete topic '\(name)': \(error)")
-            }
-            state.catalog = catalog
-            state.byName[name] = nil
-            state.byId[topic.id] = nil
-            return topic
-        }
-        try await retire(removed)
-    }
-
-    /// Sets a deleted topic's partition directories aside, then removes them in the background.
-    private func retire(_ topic: Topic) async throws(TopicError) {
-        var retired: [String] = []
-        for partition in topic.partitions {
-            do {
-                retired.append(try await partition.retire(tag: Self.hex(topic.id)))
-            } catch {
-                throw .storage("Topic '\(topic.name)' was deleted but its files were not all set aside: \(error)")
-            }
-        }
-        removeInBackground(retired)
-    }
-
-    private func removeInBackground(_ paths: [String]) {
-        let files = self.files
-        Task.detached(priority: .background) {
-            for path in paths { try? files.removeTree(path) }
-        }
-    }
-
-    /// Raises a topic's partition count to `total`.
-    public func createPartitions(name: String, total: Int32, validateOnly: Bool) throws(TopicError) {
-        try locked { state throws(TopicError) in
-            guard let topic = state.byName[name] else { throw .unknownTopic(name) }
-            let current = Int32(topic.partitions.count)
-            guard total > current else {
-                throw .invalidPartitions("Topic '\(name)' has \(current) partitions; the new count must be larger (got \(total)).")
-            }
-            guard total <= 100_000 else { throw .invalidPartitions("Number of partitions \(total) is above the limit of 100000.") }
-            if validateOnly { return }
-            let logConfig = topic.logConfig
-            var partitions = topic.partitions
-            do {
-                for index in current..<total {
-                    partitions.append(try openNewPartition(topic: name, index: index, logConfig: logConfig))
-                }
-                var catalog = state.catalog
-                if let position = catalog.topics.firstIndex(where: { $0.name == name }) {
-                    catalog.topics[position].partitions = total
-                }
-                try catalog.save(dataDirectory: config.dataDirectory, files: files)
-                state.catalog = catalog
-            } catch {
-                throw .storage("Could not add partitions to '\(name)': \(error)")
-            }
-            state.byName[name] = Topic(name: name, id: topic.id, partitions: partitions, overrides: topic.overrides, logConfig: logConfig)
-        }
-    }
-
-    /// Replaces a topic's config overrides (already validated) and applies them to its logs.
-    public func setConfigs(name: String, overrides: [String: String]) async throws(TopicError) {
-        let updated = try locked { state throws(TopicError) -> Topic in
-            guard let topic = state.byName[name] else { throw .unknownTopic(name) }
-            var catalog = state.catalog
-            if let position = catalog.topics.firstIndex(where: { $0.name == name }) {
-                catalog.topics[position].configs = overrides
-            }
-            do {
-                try catalog.save(dataDirectory: config.dataDirectory, files: files)
-            } catch {
-                throw .storage("Could not save configs of '\(name)': \(error)")
-            }
-            state.catalog = catalog
-            let changed = Topic(
-                name: name, id: topic.id, partitions: topic.partitions, overrides: overrides,
-                logConfig: TopicConfigs.logConfig(broker: config, overrides: overrides)
-            )
-            state.byName[name] = changed
-            return changed
-        }
-        for partition in updated.partitions {
-            await partition.update(config: updated.logConfig)
-        }
-    }
-
     /// Closes every partition log for a clean shutdown. Returns the partitions that could
     /// not be synced (offline ones included): when any is, no clean-shutdown marker may be
     /// written.
@@ -260,7 +120,7 @@ public final class TopicRegistry: Sendable {
     }
 
     /// Runs `body` under the lock, keeping its typed error.
-    private func locked<T>(_ body: (inout State) throws(TopicError) -> T) throws(TopicError) -> T {
+    func locked<T>(_ body: (inout State) throws(TopicError) -> T) throws(TopicError) -> T {
         let result: Result<T, TopicError> = state.withLockedValue { state in
             Result { () throws(TopicError) -> T in try body(&state) }
         }

@@ -270,7 +270,7 @@ final class CrashRunner {
         guard let broker, let name = Self.topicNames.randomElement(using: &random), model.topics[name] == nil else { return }
         let count = Int32.random(in: 1...3, using: &random)
         do {
-            try broker.topics.create(name: name, partitions: count)
+            try await broker.topics.create(name: name, partitions: count)
             note("create \(name) with \(count) partitions")
             model.topics[name] = .init(partitions: Array(repeating: .init(), count: Int(count)))
             model.deleted.remove(name)

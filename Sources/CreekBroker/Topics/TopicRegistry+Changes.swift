@@ -1,0 +1,166 @@
+import CreekStorage
+
+extension TopicRegistry {
+    /// Runs one change at a time (see `ChangeGate`).
+    private func serialized<T>(_ body: () async throws(TopicError) -> T) async throws(TopicError) -> T {
+        await changes.acquire()
+        let result: Result<T, TopicError>
+        do {
+            result = .success(try await body())
+        } catch {
+            result = .failure(error)
+        }
+        await changes.release()
+        return try result.get()
+    }
+
+    /// Runs blocking storage work on the storage I/O queue; a failure becomes `.storage`.
+    private func storage<T: Sendable>(
+        _ what: String, _ body: @escaping @Sendable () throws(StorageError) -> T
+    ) async throws(TopicError) -> T {
+        do {
+            return try await StorageExecutor.run(body)
+        } catch {
+            throw .storage("\(what): \(error)")
+        }
+    }
+
+    private var catalog: TopicCatalog { state.withLockedValue { $0.catalog } }
+
+    /// Creates a topic. `partitions` -1 means `num.partitions`; replication factor must be
+    /// -1 or 1 on a single node. With `validateOnly`, checks everything and changes nothing.
+    /// The partition directories and the catalog are written off the lock, so lookups (every
+    /// produce and fetch) never wait for them.
+    @discardableResult
+    public func create(
+        name: String, partitions requested: Int32, replicationFactor: Int16 = -1,
+        configs: [String: String] = [:], validateOnly: Bool = false
+    ) async throws(TopicError) -> Topic {
+        if let problem = TopicName.problem(name) { throw .invalidTopic(problem) }
+        let count = requested == -1 ? config.numPartitions : requested
+        guard count >= 1 else { throw .invalidPartitions("Number of partitions must be larger than 0 (got \(requested)).") }
+        guard count <= 100_000 else { throw .invalidPartitions("Number of partitions \(count) is above the limit of 100000.") }
+        guard replicationFactor == -1 || replicationFactor == 1 else {
+            throw .invalidReplicationFactor("Replication factor \(replicationFactor) is larger than the 1 available broker.")
+        }
+        for (key, value) in configs {
+            if let problem = TopicConfigs.validate(name: key, value: value) {
+                throw .invalidConfig("Invalid config \(key)=\(value): \(problem)")
+            }
+        }
+        return try await serialized { () async throws(TopicError) -> Topic in
+            if topic(named: name) != nil { throw .alreadyExists(name) }
+            let id = Self.newTopicId()
+            let logConfig = TopicConfigs.logConfig(broker: config, overrides: configs)
+            if validateOnly { return Topic(name: name, id: id, partitions: [], overrides: configs, logConfig: logConfig) }
+            var updated = catalog
+            updated.topics.append(.init(name: name, id: Self.hex(id), partitions: count, configs: configs))
+            let saved = updated
+            let partitions = try await storage("Could not create topic '\(name)'") { () throws(StorageError) -> [PartitionLog] in
+                var logs: [PartitionLog] = []
+                for index in 0..<count { logs.append(try self.openNewPartition(topic: name, index: index, logConfig: logConfig)) }
+                try saved.save(dataDirectory: self.config.dataDirectory, files: self.files)
+                return logs
+            }
+            let created = Topic(name: name, id: id, partitions: partitions, overrides: configs, logConfig: logConfig)
+            state.withLockedValue { state in
+                state.catalog = saved
+                state.byName[name] = created
+                state.byId[id] = name
+            }
+            return created
+        }
+    }
+
+    /// Deletes a topic: removed from the catalog (durably), each partition's directory
+    /// renamed aside at once, then removed in the background.
+    public func delete(name: String) async throws(TopicError) {
+        guard config.deleteTopicEnable else { throw .deletionDisabled }
+        let removed = try await serialized { () async throws(TopicError) -> Topic in
+            guard let topic = topic(named: name) else { throw .unknownTopic(name) }
+            var updated = catalog
+            updated.topics.removeAll { $0.name == name }
+            let saved = updated
+            try await storage("Could not delete topic '\(name)'") { () throws(StorageError) in
+                try saved.save(dataDirectory: self.config.dataDirectory, files: self.files)
+            }
+            state.withLockedValue { state in
+                state.catalog = saved
+                state.byName[name] = nil
+                state.byId[topic.id] = nil
+            }
+            return topic
+        }
+        try await retire(removed)
+    }
+
+    /// Sets a deleted topic's partition directories aside, then removes them in the background.
+    private func retire(_ topic: Topic) async throws(TopicError) {
+        var retired: [String] = []
+        for partition in topic.partitions {
+            do {
+                retired.append(try await partition.retire(tag: Self.hex(topic.id)))
+            } catch {
+                throw .storage("Topic '\(topic.name)' was deleted but its files were not all set aside: \(error)")
+            }
+        }
+        let files = self.files
+        Task.detached(priority: .background) {
+            for path in retired { try? files.removeTree(path) }
+        }
+    }
+
+    /// Raises a topic's partition count to `total`.
+    public func createPartitions(name: String, total: Int32, validateOnly: Bool) async throws(TopicError) {
+        try await serialized { () async throws(TopicError) in
+            guard let topic = topic(named: name) else { throw .unknownTopic(name) }
+            let current = Int32(topic.partitions.count)
+            guard total > current else {
+                throw .invalidPartitions("Topic '\(name)' has \(current) partitions; the new count must be larger (got \(total)).")
+            }
+            guard total <= 100_000 else { throw .invalidPartitions("Number of partitions \(total) is above the limit of 100000.") }
+            if validateOnly { return }
+            var updated = catalog
+            if let position = updated.topics.firstIndex(where: { $0.name == name }) { updated.topics[position].partitions = total }
+            let saved = updated
+            let logConfig = topic.logConfig
+            let added = try await storage("Could not add partitions to '\(name)'") { () throws(StorageError) -> [PartitionLog] in
+                var logs: [PartitionLog] = []
+                for index in current..<total { logs.append(try self.openNewPartition(topic: name, index: index, logConfig: logConfig)) }
+                try saved.save(dataDirectory: self.config.dataDirectory, files: self.files)
+                return logs
+            }
+            state.withLockedValue { state in
+                state.catalog = saved
+                state.byName[name] = Topic(
+                    name: name, id: topic.id, partitions: topic.partitions + added, overrides: topic.overrides, logConfig: logConfig
+                )
+            }
+        }
+    }
+
+    /// Replaces a topic's config overrides (already validated) and applies them to its logs.
+    public func setConfigs(name: String, overrides: [String: String]) async throws(TopicError) {
+        let updated = try await serialized { () async throws(TopicError) -> Topic in
+            guard let topic = topic(named: name) else { throw .unknownTopic(name) }
+            var updated = catalog
+            if let position = updated.topics.firstIndex(where: { $0.name == name }) { updated.topics[position].configs = overrides }
+            let saved = updated
+            try await storage("Could not save configs of '\(name)'") { () throws(StorageError) in
+                try saved.save(dataDirectory: self.config.dataDirectory, files: self.files)
+            }
+            let changed = Topic(
+                name: name, id: topic.id, partitions: topic.partitions, overrides: overrides,
+                logConfig: TopicConfigs.logConfig(broker: config, overrides: overrides)
+            )
+            state.withLockedValue { state in
+                state.catalog = saved
+                state.byName[name] = changed
+            }
+            return changed
+        }
+        for partition in updated.partitions {
+            await partition.update(config: updated.logConfig)
+        }
+    }
+}
