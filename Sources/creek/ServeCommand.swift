@@ -64,6 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
             print("creek ready on \(shown) (data \(brokerConfig.dataDirectory), flush \(brokerConfig.flush.rawValue), node \(brokerConfig.nodeId), \(topics.allTopics().count) topics, started in \(elapsed.formatted(.units(allowed: [.milliseconds]))))")
             fflush(nil)
         }
+        SecondSignal.install()
         let serviceGroup = ServiceGroup(
             configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )

@@ -45,41 +45,6 @@ public final class Broker: Sendable {
     /// Requests being handled right now, across all connections.
     public var requestsInFlight: Int { inFlight.withLockedValue { $0 } }
 
-    /// Versions accepted beyond those advertised (answered with UNSUPPORTED_VERSION).
-    static let acceptedVersions: [ApiKey: ClosedRange<Int16>] = [
-        .fetch: FetchHandler.accepted,
-    ]
-
-    /// The API keys Creek serves and the versions it advertises in ApiVersions.
-    public static let supportedVersions: [ApiKey: ClosedRange<Int16>] = [
-        .produce: ProduceHandler.versions,
-        .fetch: FetchHandler.versions,
-        .listOffsets: ListOffsetsHandler.versions,
-        .metadata: MetadataHandler.versions,
-        .findCoordinator: FindCoordinatorHandler.versions,
-        .apiVersions: ApiVersionsHandler.versions,
-        .createTopics: CreateTopicsHandler.versions,
-        .deleteTopics: DeleteTopicsHandler.versions,
-        .deleteRecords: DeleteRecordsHandler.versions,
-        .offsetForLeaderEpoch: OffsetForLeaderEpochHandler.versions,
-        .describeConfigs: DescribeConfigsHandler.versions,
-        .alterConfigs: AlterConfigsHandler.versions,
-        .createPartitions: CreatePartitionsHandler.versions,
-        .incrementalAlterConfigs: IncrementalAlterConfigsHandler.versions,
-        .describeCluster: DescribeClusterHandler.versions,
-        .offsetCommit: OffsetCommitHandler.versions,
-        .offsetFetch: OffsetFetchHandler.versions,
-        .joinGroup: JoinGroupHandler.versions,
-        .heartbeat: HeartbeatHandler.versions,
-        .leaveGroup: LeaveGroupHandler.versions,
-        .syncGroup: SyncGroupHandler.versions,
-        .describeGroups: DescribeGroupsHandler.versions,
-        .listGroups: ListGroupsHandler.versions,
-        .deleteGroups: DeleteGroupsHandler.versions,
-        .offsetDelete: OffsetDeleteHandler.versions,
-        .initProducerId: InitProducerIdHandler.versions,
-    ]
-
     /// A request after the work that may run as soon as it arrives, concurrently with the
     /// connection's earlier requests: for Produce, decoding and validating every batch.
     public struct Prepared: Sendable {
@@ -150,45 +115,16 @@ public final class Broker: Sendable {
     }
 
     private func route(_ framed: FramedRequest, context: RequestContext) async -> RequestOutcome {
-        guard let served = Self.supportedVersions[framed.apiKey] else {
+        guard let route = Self.routes[framed.apiKey] else {
             return .close("unsupported API \(framed.apiKey.name) (key \(framed.apiKey.rawValue))")
         }
-        let accepted = Self.acceptedVersions[framed.apiKey] ?? served
-        guard accepted.contains(framed.apiVersion) else {
+        guard route.accepted.contains(framed.apiVersion) else {
             if framed.apiKey == .apiVersions {
-                return .respond(ApiVersionsResponse.unsupportedVersionFrame(correlationId: framed.correlationId, supported: served))
+                return .respond(ApiVersionsResponse.unsupportedVersionFrame(correlationId: framed.correlationId, supported: route.versions))
             }
-            return .close("unsupported version \(framed.apiVersion) of \(framed.apiKey.name) (serving \(served))")
+            return .close("unsupported version \(framed.apiVersion) of \(framed.apiKey.name) (serving \(route.versions))")
         }
-        switch framed.apiKey {
-        case .produce: return await ProduceHandler(broker: self).run(framed, context: context)
-        case .fetch: return await FetchHandler(broker: self).run(framed, context: context)
-        case .listOffsets: return await ListOffsetsHandler(broker: self).run(framed, context: context)
-        case .metadata: return await MetadataHandler(broker: self).run(framed, context: context)
-        case .findCoordinator: return await FindCoordinatorHandler(broker: self).run(framed, context: context)
-        case .offsetCommit: return await OffsetCommitHandler(broker: self).run(framed, context: context)
-        case .offsetFetch: return await OffsetFetchHandler(broker: self).run(framed, context: context)
-        case .joinGroup: return await JoinGroupHandler(broker: self).run(framed, context: context)
-        case .heartbeat: return await HeartbeatHandler(broker: self).run(framed, context: context)
-        case .leaveGroup: return await LeaveGroupHandler(broker: self).run(framed, context: context)
-        case .syncGroup: return await SyncGroupHandler(broker: self).run(framed, context: context)
-        case .describeGroups: return await DescribeGroupsHandler(broker: self).run(framed, context: context)
-        case .listGroups: return await ListGroupsHandler(broker: self).run(framed, context: context)
-        case .deleteGroups: return await DeleteGroupsHandler(broker: self).run(framed, context: context)
-        case .offsetDelete: return await OffsetDeleteHandler(broker: self).run(framed, context: context)
-        case .initProducerId: return await InitProducerIdHandler(broker: self).run(framed, context: context)
-        case .apiVersions: return await ApiVersionsHandler().run(framed, context: context)
-        case .createTopics: return await CreateTopicsHandler(broker: self).run(framed, context: context)
-        case .deleteTopics: return await DeleteTopicsHandler(broker: self).run(framed, context: context)
-        case .deleteRecords: return await DeleteRecordsHandler(broker: self).run(framed, context: context)
-        case .offsetForLeaderEpoch: return await OffsetForLeaderEpochHandler(broker: self).run(framed, context: context)
-        case .describeConfigs: return await DescribeConfigsHandler(broker: self).run(framed, context: context)
-        case .alterConfigs: return await AlterConfigsHandler(broker: self).run(framed, context: context)
-        case .createPartitions: return await CreatePartitionsHandler(broker: self).run(framed, context: context)
-        case .incrementalAlterConfigs: return await IncrementalAlterConfigsHandler(broker: self).run(framed, context: context)
-        case .describeCluster: return await DescribeClusterHandler(broker: self).run(framed, context: context)
-        default: return .close("unsupported API \(framed.apiKey.name)")
-        }
+        return await route.run(self, framed, context)
     }
 
     /// The broker node as Metadata and DescribeCluster report it.

@@ -46,10 +46,12 @@ public struct PosixFileOperations: FileOperations {
         guard let dir = opendir(path) else { throw .system(call: "opendir", path: path, errno: errno) }
         defer { closedir(dir) }
         var names: [String] = []
+        // d_name is read in place: a dirent returned by readdir may be shorter than
+        // MemoryLayout<dirent>.size (d_reclen), so copying `entry.pointee` can read past
+        // the end of the kernel's buffer page and crash.
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 19
         while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names
