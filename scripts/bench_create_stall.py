@@ -40,8 +40,11 @@ def main():
         def run():
             while not stop.is_set():
                 sent = time.monotonic()
-                producer.produce("steady", value=b"x" * 100, partition=0,
-                                 on_delivery=lambda err, msg, sent=sent: samples.append((sent, (time.monotonic() - sent) * 1000)))
+                try:
+                    producer.produce("steady", value=b"x" * 100, partition=0,
+                                     on_delivery=lambda err, msg, sent=sent: samples.append((sent, (time.monotonic() - sent) * 1000)))
+                except BufferError:
+                    pass
                 producer.poll(0)
                 time.sleep(0.002)
             producer.flush(30)
@@ -63,6 +66,7 @@ def main():
             print(f"{label:>6}: {len(values)} records, p50 {statistics.median(values):.1f} ms, "
                   f"p99 {percentile(values, 0.99):.1f} ms, max {max(values):.1f} ms")
     finally:
+        stop.set() if "stop" in dir() else None
         creek.stop()
 
 

@@ -11,8 +11,8 @@ public import NIOCore
 public final class LogSegment {
     public let baseOffset: Int64
     public let log: LogFile
-    private let indexFile: LogFile
-    private let timeIndexFile: LogFile
+    private let indexPath: String
+    private let timeIndexPath: String
     public private(set) var offsetIndex = OffsetIndex()
     public private(set) var timeIndex = TimeIndex()
     /// The offset after the last record in this segment.
@@ -27,9 +27,8 @@ public final class LogSegment {
     private var bytesSinceIndexEntry = 0
     let indexIntervalBytes: Int
     let files: any FileOperations
-    /// Set when an index write failed: the index file may lack entries or end in garbage,
-    /// so it is no longer written and is emptied at close (the next start rescans).
-    private(set) var indexFileUntrusted = false
+    /// True when the in-memory indexes have entries the files lack.
+    private var indexesDirty = false
 
     public var size: Int { log.size }
     public var isEmpty: Bool { log.size == 0 }
@@ -55,8 +54,13 @@ public final class LogSegment {
         let logPath = directory + "/" + Self.fileName(baseOffset, ".log")
         let isNew = !files.exists(logPath)
         log = try LogFile(path: logPath, files: files)
-        indexFile = try LogFile(path: directory + "/" + Self.fileName(baseOffset, ".index"), files: files)
-        timeIndexFile = try LogFile(path: directory + "/" + Self.fileName(baseOffset, ".timeindex"), files: files)
+        indexPath = directory + "/" + Self.fileName(baseOffset, ".index")
+        timeIndexPath = directory + "/" + Self.fileName(baseOffset, ".timeindex")
+        if isNew {
+            // Created empty with the log so the segment's three files appear together.
+            _ = try files.open(indexPath, create: true)
+            _ = try files.open(timeIndexPath, create: true)
+        }
         if isNew { try files.syncDirectory(directory) }
         nextOffset = baseOffset
         createdAtMs = nowMs
@@ -71,13 +75,13 @@ public final class LogSegment {
     // MARK: - Loading and recovery
 
     private func load() throws(StorageError) {
-        let index = OffsetIndex(bytes: try indexFile.read(at: 0, length: indexFile.size), logSize: log.size)
+        let index = OffsetIndex(bytes: try readIndexFile(indexPath), logSize: log.size)
         // A trustworthy index has entries; otherwise (small segment) just scan it all.
         guard let last = index.entries.last else {
             return try rebuild(validating: false)
         }
         offsetIndex = index
-        timeIndex = TimeIndex(bytes: try timeIndexFile.read(at: 0, length: timeIndexFile.size))
+        timeIndex = TimeIndex(bytes: try readIndexFile(timeIndexPath))
         if let lastTime = timeIndex.entries.last {
             maxTimestamp = lastTime.timestamp
             offsetOfMaxTimestamp = baseOffset + Int64(lastTime.relativeOffset)
@@ -102,8 +106,7 @@ public final class LogSegment {
         maxTimestamp = -1
         offsetOfMaxTimestamp = -1
         bytesSinceIndexEntry = 0
-        try indexFile.truncate(to: 0)
-        try timeIndexFile.truncate(to: 0)
+        indexesDirty = true
         var position = 0
         let chunkSize = 1 << 20
         var chunk = ByteBuffer()
@@ -165,23 +168,27 @@ public final class LogSegment {
         guard let relative = UInt32(exactly: header.lastOffset - baseOffset), let position = UInt32(exactly: header.position) else {
             return
         }
-        let entry = offsetIndex.append(relativeOffset: relative, position: position)
-        writeIndex(entry, to: indexFile)
+        _ = offsetIndex.append(relativeOffset: relative, position: position)
         let maxSoFar = max(maxTimestamp, header.maxTimestamp)
-        if let timeEntry = timeIndex.maybeAppend(timestamp: maxSoFar, relativeOffset: relative) {
-            writeIndex(timeEntry, to: timeIndexFile)
-        }
+        _ = timeIndex.maybeAppend(timestamp: maxSoFar, relativeOffset: relative)
+        indexesDirty = true
     }
 
-    /// Index files are caches of the log: a failed write stops further writes to them
-    /// instead of failing the append (the in-memory index stays complete).
-    private func writeIndex(_ bytes: ByteBuffer, to file: LogFile) {
-        guard !indexFileUntrusted else { return }
-        do {
-            try file.append([bytes])
-        } catch {
-            indexFileUntrusted = true
-        }
+    /// Index files are caches of the log, kept in memory while the segment is active and
+    /// written whole (then closed) at roll and at a clean shutdown: an active segment costs
+    /// one file descriptor, not three, and an append writes only the log. After a crash the
+    /// newest segment is rebuilt from the log anyway.
+    private func readIndexFile(_ path: String) throws(StorageError) -> ByteBuffer {
+        guard files.exists(path) else { return ByteBuffer() }
+        let file = try files.open(path, create: false)
+        return try file.read(at: 0, length: try file.length())
+    }
+
+    private func writeIndexFile(_ path: String, _ bytes: ByteBuffer) throws(StorageError) {
+        let file = try files.open(path, create: true)
+        try file.truncate(to: 0)
+        try file.write([bytes], at: 0)
+        try file.sync()
     }
 
     // MARK: - Appending
@@ -281,23 +288,20 @@ public final class LogSegment {
         try log.sync()
     }
 
-    /// Flushes the log and both indexes (at roll and at a clean shutdown); an index file
-    /// that missed a write is emptied so the next start rescans the log instead.
+    /// Flushes the log and writes both indexes whole (at roll and at a clean shutdown).
     public func syncAll() throws(StorageError) {
         try log.sync()
-        if indexFileUntrusted {
-            try indexFile.truncate(to: 0)
-            try timeIndexFile.truncate(to: 0)
-        }
-        try indexFile.sync()
-        try timeIndexFile.sync()
+        guard indexesDirty else { return }
+        try writeIndexFile(indexPath, offsetIndex.bytes)
+        try writeIndexFile(timeIndexPath, timeIndex.bytes)
+        indexesDirty = false
     }
 
     /// Removes the segment's files; the caller syncs the directory.
     public func delete() throws(StorageError) {
         try files.remove(log.path)
-        try files.remove(indexFile.path)
-        try files.remove(timeIndexFile.path)
+        try files.remove(indexPath)
+        try files.remove(timeIndexPath)
     }
 
     /// True when appending a batch whose last offset is `lastOffset` and `bytes` long

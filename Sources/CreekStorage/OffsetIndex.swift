@@ -27,6 +27,18 @@ public struct OffsetIndex: Sendable {
         }
     }
 
+    /// The whole index in its file layout.
+    public var bytes: ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(entries.count * Self.entrySize)
+        for entry in entries {
+            buffer.writeInteger(entry.relativeOffset, endianness: .big)
+            buffer.writeInteger(entry.position, endianness: .big)
+        }
+        return buffer
+    }
+
+    @discardableResult
     public mutating func append(relativeOffset: UInt32, position: UInt32) -> ByteBuffer {
         entries.append(Entry(relativeOffset: relativeOffset, position: position))
         var bytes = ByteBuffer()
@@ -73,7 +85,19 @@ public struct TimeIndex: Sendable {
         }
     }
 
+    /// The whole index in its file layout.
+    public var bytes: ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(entries.count * Self.entrySize)
+        for entry in entries {
+            buffer.writeInteger(entry.timestamp, endianness: .big)
+            buffer.writeInteger(entry.relativeOffset, endianness: .big)
+        }
+        return buffer
+    }
+
     /// Adds an entry when `timestamp` is newer than the last one; returns the bytes to persist.
+    @discardableResult
     public mutating func maybeAppend(timestamp: Int64, relativeOffset: UInt32) -> ByteBuffer? {
         if let last = entries.last, timestamp <= last.timestamp { return nil }
         entries.append(Entry(timestamp: timestamp, relativeOffset: relativeOffset))

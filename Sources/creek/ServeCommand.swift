@@ -54,6 +54,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(64)
         }
         let started = ContinuousClock.now
+        let openFiles = OpenFileLimit.raise()
+        logger.debug("open file limit", metadata: ["limit": "\(openFiles)"])
         let broker = try Broker.open(config: brokerConfig, logger: logger, clock: Self.nowMs)
         let topics = broker.topics
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
