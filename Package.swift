@@ -49,6 +49,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "CreekFuzzing",
+            dependencies: [
+                "KafkaProtocol", "CreekStorage", "CreekSimulation",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "creek-fuzz", dependencies: ["CreekFuzzing"], swiftSettings: strict),
+        .target(
             name: "CreekBroker",
             dependencies: [
                 "KafkaProtocol",
@@ -97,7 +106,11 @@ let package = Package(
         ),
         .testTarget(
             name: "CreekStorageTests",
-            dependencies: ["CreekStorage", "CreekSimulation", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "CreekStorage", "CreekSimulation", "CreekFuzzing", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [.copy("FuzzCorpus")],
             swiftSettings: strict
         ),
         .testTarget(

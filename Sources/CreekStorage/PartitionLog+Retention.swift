@@ -38,8 +38,14 @@ extension PartitionLog {
         guard target >= 0, target <= highWatermark else {
             throw .offsetOutOfRange(requested: offset, logStart: logStartOffset, logEnd: highWatermark)
         }
+        // Persisted even when retention already moved the start there: that move is not
+        // durable until its segment deletions are, and an acknowledged DeleteRecords must be.
+        let acknowledged = max(target, logStartOffset)
+        if acknowledged > persistedLogStart {
+            try files.writeAtomically(Array(String(acknowledged).utf8), to: directory + "/" + Self.logStartFile)
+            persistedLogStart = acknowledged
+        }
         if target > logStartOffset {
-            try files.writeAtomically(Array(String(target).utf8), to: directory + "/" + Self.logStartFile)
             logStartOffset = target
             var deleted = 0
             while segments.count > 1, let oldest = segments.first, oldest.nextOffset <= logStartOffset {

@@ -23,6 +23,8 @@ public actor PartitionLog {
     public internal(set) var flushedOffset: Int64
     /// Idempotent producers' recent batches (see `ProducerStateTable`).
     public internal(set) var producers = ProducerStateTable()
+    /// The log start offset last written to `log-start-offset` (0 when never).
+    var persistedLogStart: Int64 = 0
     /// Why the log is offline, or nil while it serves.
     public internal(set) var failure: StorageError?
     /// Runs this actor off Swift's cooperative pool (its file I/O blocks).
@@ -97,6 +99,7 @@ public actor PartitionLog {
                 )]
             }
             start = max(start, value)
+            persistedLogStart = value
         }
         segments = opened
         logStartOffset = start

@@ -116,8 +116,10 @@ extension ByteBuffer {
             if nullable { return nil }
             throw KafkaDecodingError(.unexpectedNull)
         }
+        // `count` is bounded by the bytes present, but an element in memory can be far larger
+        // than on the wire: reserve a little and let the array grow with what decodes.
         var elements: [Element] = []
-        elements.reserveCapacity(count)
+        elements.reserveCapacity(Swift.min(count, 64))
         for _ in 0..<count {
             elements.append(try element(&self))
         }
