@@ -1,3 +1,4 @@
+import CreekSimulation
 import CreekBroker
 import KafkaProtocol
 import NIOCore
@@ -223,7 +224,7 @@ private struct SimulatedClient {
 struct GroupStateMachineRandomTests {
     @Test("many members joining, leaving, crashing and timing out keep the invariants", arguments: 0..<12)
     func invariants(seed: Int) {
-        var rng = SplitMix(seed: UInt64(seed) &+ 99)
+        var rng = SeededRandom(seed: UInt64(seed) &+ 99)
         var h = GroupHarness(delay: Int64(rng.next() % 2) * 500)
         var clients = Array(repeating: SimulatedClient(), count: 8)
         let partitions = 12
@@ -296,18 +297,5 @@ struct GroupStateMachineRandomTests {
             }
         }
         #expect(lastGeneration > 3, "the run exercised several generations")
-    }
-}
-
-/// SplitMix64, so every seed replays the same run.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
