@@ -1,5 +1,5 @@
-public import KafkaProtocol
-public import NIOCore
+import KafkaProtocol
+import NIOCore
 
 /// The classic group membership protocol for one group, as a pure value: events in
 /// (join, sync, heartbeat, leave, commit check, the clock ticking), `GroupAction`s out.
@@ -32,21 +32,21 @@ public struct GroupStateMachine: Sendable {
 
     public let groupId: String
     public let settings: Settings
-    public private(set) var phase: Phase = .empty
-    public private(set) var generationId: Int32 = 0
-    public private(set) var protocolType: String?
-    public private(set) var protocolName: String?
-    public private(set) var leaderId: String?
+    public internal(set) var phase: Phase = .empty
+    public internal(set) var generationId: Int32 = 0
+    public internal(set) var protocolType: String?
+    public internal(set) var protocolName: String?
+    public internal(set) var leaderId: String?
     /// Members in join order.
-    public private(set) var members: [GroupMember] = []
+    public internal(set) var members: [GroupMember] = []
     /// Member ids handed out with MEMBER_ID_REQUIRED, with when they expire.
-    public private(set) var pendingMembers: [String: Int64] = [:]
+    public internal(set) var pendingMembers: [String: Int64] = [:]
     /// When the current rebalance stops waiting for members that have not rejoined.
-    public private(set) var rebalanceDeadlineMs: Int64?
+    public internal(set) var rebalanceDeadlineMs: Int64?
     /// A new group waits this long for more members before the first generation.
-    public private(set) var initialDelayUntilMs: Int64?
+    public internal(set) var initialDelayUntilMs: Int64?
     /// When the group last became empty (offset expiry counts from here).
-    public private(set) var emptySinceMs: Int64
+    public internal(set) var emptySinceMs: Int64
 
     private var memberIdCounter: UInt64 = 0
 
@@ -57,8 +57,8 @@ public struct GroupStateMachine: Sendable {
     }
 
     public func member(_ id: String) -> GroupMember? { members.first { $0.memberId == id } }
-    private func index(of id: String) -> Int? { members.firstIndex { $0.memberId == id } }
-    private func index(ofInstance instance: String) -> Int? { members.firstIndex { $0.groupInstanceId == instance } }
+    func index(of id: String) -> Int? { members.firstIndex { $0.memberId == id } }
+    func index(ofInstance instance: String) -> Int? { members.firstIndex { $0.groupInstanceId == instance } }
 
     // MARK: - Join
 
@@ -97,7 +97,7 @@ public struct GroupStateMachine: Sendable {
         return rejoin(input, at: position, nowMs: nowMs)
     }
 
-    private func isCompatible(_ input: JoinGroupInput) -> Bool {
+    func isCompatible(_ input: JoinGroupInput) -> Bool {
         guard input.protocolType == protocolType ?? members.first?.protocolType else { return false }
         let offered = Set(input.protocols.map(\.name))
         if phase == .stable || phase == .completingRebalance, let chosen = protocolName {
@@ -107,13 +107,13 @@ public struct GroupStateMachine: Sendable {
         return !common.isEmpty || members.isEmpty
     }
 
-    private mutating func newMemberId(clientId: String) -> String {
+    mutating func newMemberId(clientId: String) -> String {
         memberIdCounter += 1
         let prefix = clientId.isEmpty ? "member" : clientId
         return "\(prefix)-\(groupId.hashValue & 0xFFFF)-\(memberIdCounter)-\(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF)"
     }
 
-    private mutating func addMember(_ input: JoinGroupInput, memberId: String, nowMs: Int64) -> [GroupAction] {
+    mutating func addMember(_ input: JoinGroupInput, memberId: String, nowMs: Int64) -> [GroupAction] {
         let member = GroupMember(
             memberId: memberId, groupInstanceId: input.groupInstanceId, clientId: input.clientId,
             clientHost: input.clientHost, sessionTimeoutMs: input.sessionTimeoutMs,
@@ -133,7 +133,7 @@ public struct GroupStateMachine: Sendable {
     /// A known member rejoins: in Stable or CompletingRebalance with nothing changed it gets
     /// the current generation back (the leader rejoining forces a rebalance, as in Kafka);
     /// otherwise the group rebalances.
-    private mutating func rejoin(_ input: JoinGroupInput, at position: Int, nowMs: Int64) -> [GroupAction] {
+    mutating func rejoin(_ input: JoinGroupInput, at position: Int, nowMs: Int64) -> [GroupAction] {
         let unchanged = members[position].protocols == input.protocols
         members[position].protocols = input.protocols
         members[position].sessionTimeoutMs = input.sessionTimeoutMs
@@ -158,7 +158,7 @@ public struct GroupStateMachine: Sendable {
 
     /// A static member restarts with a new member id: it takes over its old slot. In a
     /// stable group with unchanged protocols there is no rebalance (KIP-345).
-    private mutating func rejoinStatic(_ input: JoinGroupInput, at position: Int, nowMs: Int64) -> [GroupAction] {
+    mutating func rejoinStatic(_ input: JoinGroupInput, at position: Int, nowMs: Int64) -> [GroupAction] {
         var actions: [GroupAction] = []
         let oldId = members[position].memberId
         if let held = members[position].joinToken {
@@ -191,7 +191,7 @@ public struct GroupStateMachine: Sendable {
     }
 
     /// Moves to PreparingRebalance (if not there already); held syncs are told to rejoin.
-    private mutating func prepareRebalance(nowMs: Int64) -> [GroupAction] {
+    mutating func prepareRebalance(nowMs: Int64) -> [GroupAction] {
         guard phase != .preparingRebalance else { return [] }
         var actions: [GroupAction] = []
         for position in members.indices {
@@ -214,7 +214,7 @@ public struct GroupStateMachine: Sendable {
     /// delay is over), or when the rebalance deadline passed: members that did not rejoin
     /// are dropped, the generation advances, a protocol and a leader are chosen, and every
     /// held JoinGroup is answered (the leader with all members' metadata).
-    private mutating func completeJoinIfReady(nowMs: Int64) -> [GroupAction] {
+    mutating func completeJoinIfReady(nowMs: Int64) -> [GroupAction] {
         guard phase == .preparingRebalance else { return [] }
         let deadlinePassed = nowMs >= (rebalanceDeadlineMs ?? nowMs)
         let allJoined = members.allSatisfy { $0.joinToken != nil } && pendingMembers.isEmpty
@@ -248,7 +248,7 @@ public struct GroupStateMachine: Sendable {
 
     /// Each member votes for its most preferred protocol that every member supports; the
     /// most votes wins (ties: the first member's preference order).
-    private func chooseProtocol() -> String? {
+    func chooseProtocol() -> String? {
         guard let first = members.first else { return nil }
         let common = members.dropFirst().reduce(Set(first.protocols.map(\.name))) { $0.intersection($1.protocols.map(\.name)) }
         var votes: [String: Int] = [:]
@@ -259,7 +259,7 @@ public struct GroupStateMachine: Sendable {
         return first.protocols.first { votes[$0.name] == best }?.name
     }
 
-    private func joinOutcome(for memberId: String) -> JoinGroupOutcome {
+    func joinOutcome(for memberId: String) -> JoinGroupOutcome {
         var outcome = JoinGroupOutcome(
             error: .none, generationId: generationId, protocolType: protocolType, protocolName: protocolName,
             leader: leaderId ?? "", memberId: memberId
@@ -272,7 +272,7 @@ public struct GroupStateMachine: Sendable {
         return outcome
     }
 
-    private mutating func becomeEmpty(nowMs: Int64) {
+    mutating func becomeEmpty(nowMs: Int64) {
         phase = .empty
         leaderId = nil
         protocolName = nil
@@ -280,170 +280,5 @@ public struct GroupStateMachine: Sendable {
         emptySinceMs = nowMs
         rebalanceDeadlineMs = nil
         initialDelayUntilMs = nil
-    }
-
-    // MARK: - Sync
-
-    public mutating func sync(
-        token: Int, memberId: String, groupInstanceId: String?, generationId requested: Int32,
-        protocolType: String?, protocolName: String?, assignments: [String: ByteBuffer], nowMs: Int64
-    ) -> [GroupAction] {
-        func reply(_ error: KafkaErrorCode) -> [GroupAction] {
-            [.completeSync(token: token, SyncGroupOutcome(error: error))]
-        }
-        guard let position = index(of: memberId) else { return reply(.unknownMemberId) }
-        if let instance = groupInstanceId, members[position].groupInstanceId != instance { return reply(.fencedInstanceId) }
-        guard requested == generationId else { return reply(.illegalGeneration) }
-        if let protocolType, protocolType != self.protocolType { return reply(.inconsistentGroupProtocol) }
-        if let protocolName, protocolName != self.protocolName { return reply(.inconsistentGroupProtocol) }
-        members[position].lastSeenMs = nowMs
-        switch phase {
-        case .completingRebalance:
-            var actions: [GroupAction] = []
-            if let previous = members[position].syncToken {
-                actions.append(.completeSync(token: previous, SyncGroupOutcome(error: .rebalanceInProgress)))
-            }
-            members[position].syncToken = token
-            guard memberId == leaderId else { return actions }
-            for index in members.indices {
-                members[index].assignment = assignments[members[index].memberId] ?? ByteBuffer()
-            }
-            phase = .stable
-            for index in members.indices {
-                if let held = members[index].syncToken {
-                    actions.append(.completeSync(token: held, syncOutcome(index)))
-                    members[index].syncToken = nil
-                }
-            }
-            return actions
-        case .stable:
-            return [.completeSync(token: token, syncOutcome(position))]
-        case .preparingRebalance:
-            return reply(.rebalanceInProgress)
-        case .empty, .dead:
-            return reply(.unknownMemberId)
-        }
-    }
-
-    private func syncOutcome(_ position: Int) -> SyncGroupOutcome {
-        SyncGroupOutcome(error: .none, protocolType: protocolType, protocolName: protocolName, assignment: members[position].assignment)
-    }
-
-    // MARK: - Heartbeat and leave
-
-    public mutating func heartbeat(memberId: String, groupInstanceId: String?, generationId requested: Int32, nowMs: Int64) -> KafkaErrorCode {
-        guard let position = index(of: memberId) else { return .unknownMemberId }
-        if let instance = groupInstanceId, members[position].groupInstanceId != instance { return .fencedInstanceId }
-        guard requested == generationId else { return .illegalGeneration }
-        members[position].lastSeenMs = nowMs
-        switch phase {
-        case .stable, .completingRebalance: return .none
-        case .preparingRebalance: return .rebalanceInProgress
-        case .empty, .dead: return .unknownMemberId
-        }
-    }
-
-    /// Removes members (LeaveGroup); returns each one's error and the actions.
-    public mutating func leave(
-        _ leaving: [(memberId: String, groupInstanceId: String?)], nowMs: Int64
-    ) -> (errors: [KafkaErrorCode], actions: [GroupAction]) {
-        var errors: [KafkaErrorCode] = []
-        var removed: [GroupMember] = []
-        for (memberId, instance) in leaving {
-            if pendingMembers.removeValue(forKey: memberId) != nil {
-                errors.append(.none)
-                continue
-            }
-            let position: Int?
-            if let instance {
-                position = index(ofInstance: instance)
-                if let position, !memberId.isEmpty, members[position].memberId != memberId {
-                    errors.append(.fencedInstanceId)
-                    continue
-                }
-            } else {
-                position = index(of: memberId)
-            }
-            guard let position else {
-                errors.append(.unknownMemberId)
-                continue
-            }
-            removed.append(members.remove(at: position))
-            errors.append(.none)
-        }
-        return (errors, membersRemoved(removed, nowMs: nowMs))
-    }
-
-    /// After members went away: their held requests are answered and the rest rebalance.
-    private mutating func membersRemoved(_ removed: [GroupMember], nowMs: Int64) -> [GroupAction] {
-        guard !removed.isEmpty else { return [] }
-        var actions: [GroupAction] = []
-        for member in removed {
-            if let token = member.joinToken {
-                actions.append(.completeJoin(token: token, JoinGroupOutcome(error: .unknownMemberId, memberId: member.memberId)))
-            }
-            if let token = member.syncToken {
-                actions.append(.completeSync(token: token, SyncGroupOutcome(error: .unknownMemberId)))
-            }
-        }
-        if leaderId.map({ id in removed.contains { $0.memberId == id } }) == true { leaderId = nil }
-        if members.isEmpty && pendingMembers.isEmpty {
-            if phase != .empty {
-                generationId += 1
-                becomeEmpty(nowMs: nowMs)
-            }
-            return actions
-        }
-        actions += prepareRebalance(nowMs: nowMs)
-        actions += completeJoinIfReady(nowMs: nowMs)
-        return actions
-    }
-
-    // MARK: - Time
-
-    /// When `tick` must next run: a session, a pending member id, the rebalance deadline
-    /// or the initial delay running out.
-    public var nextDeadlineMs: Int64? {
-        var deadlines: [Int64] = members.filter { $0.joinToken == nil }.map(\.sessionDeadline)
-        deadlines += pendingMembers.values
-        if phase == .preparingRebalance {
-            if let deadline = rebalanceDeadlineMs { deadlines.append(deadline) }
-            if let delay = initialDelayUntilMs { deadlines.append(delay) }
-        }
-        return deadlines.min()
-    }
-
-    /// Expires sessions and pending member ids, and finishes a rebalance whose wait is over.
-    public mutating func tick(nowMs: Int64) -> [GroupAction] {
-        pendingMembers = pendingMembers.filter { $0.value > nowMs }
-        // Members parked in a JoinGroup are alive; everyone else must have been heard from.
-        let expired = members.filter { $0.joinToken == nil && $0.sessionDeadline <= nowMs }
-        members.removeAll { member in expired.contains { $0.memberId == member.memberId } }
-        var actions = membersRemoved(expired, nowMs: nowMs)
-        actions += completeJoinIfReady(nowMs: nowMs)
-        return actions
-    }
-
-    // MARK: - Offsets and admin
-
-    /// Kafka's rules for OffsetCommit: a client outside the group may commit with
-    /// generation -1 only while the group is empty; members must name the current
-    /// generation and may not commit while the group waits for the leader's assignment.
-    public mutating func validateCommit(memberId: String, groupInstanceId: String?, generationId requested: Int32, nowMs: Int64) -> KafkaErrorCode {
-        if phase == .dead { return .coordinatorNotAvailable }
-        if requested < 0 && phase == .empty { return .none }
-        if phase == .completingRebalance, index(of: memberId) != nil { return .rebalanceInProgress }
-        guard let position = index(of: memberId) else { return .unknownMemberId }
-        if let instance = groupInstanceId, members[position].groupInstanceId != instance { return .fencedInstanceId }
-        guard requested == generationId else { return .illegalGeneration }
-        members[position].lastSeenMs = nowMs
-        return .none
-    }
-
-    /// Marks the group deleted (DeleteGroups); only an empty group may be deleted.
-    public mutating func markDead() -> Bool {
-        guard phase == .empty else { return false }
-        phase = .dead
-        return true
     }
 }
