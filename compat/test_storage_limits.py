@@ -191,3 +191,17 @@ def test_full_disk_refuses_produce_keeps_serving_and_recovers(small_disk):
     finally:
         code = creek.stop()
         assert code == 0, creek.log()
+
+
+def test_failed_acks0_produce_closes_the_connection(creek):
+    """acks=0 gets no response, so a failure closes the connection (as Kafka does) and
+    the client notices; a successful acks=0 produce keeps it open."""
+    create_topic(creek.bootstrap, "quiet", 1)
+    record = batch(attributes=0, last_offset_delta=0, count=1, payload=bytes([0x0E, 0, 0, 0, 1, 0x02, 0x41, 0]))
+    s = connect(creek)
+    s.sendall(produce_v3("quiet", record, acks=0))
+    s.sendall(request(18, 0, 5))
+    assert struct.unpack(">i", read_frame(s)[:4])[0] == 5, "a good acks=0 produce keeps the connection"
+    s.sendall(produce_v3("no-such-topic", record, acks=0))
+    assert_closed(s)
+    assert watermarks(creek.bootstrap, "quiet", 1)[0] == (0, 1)
