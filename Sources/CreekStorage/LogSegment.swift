@@ -168,9 +168,9 @@ public final class LogSegment {
         guard let relative = UInt32(exactly: header.lastOffset - baseOffset), let position = UInt32(exactly: header.position) else {
             return
         }
-        _ = offsetIndex.append(relativeOffset: relative, position: position)
+        offsetIndex.append(relativeOffset: relative, position: position)
         let maxSoFar = max(maxTimestamp, header.maxTimestamp)
-        _ = timeIndex.maybeAppend(timestamp: maxSoFar, relativeOffset: relative)
+        timeIndex.maybeAppend(timestamp: maxSoFar, relativeOffset: relative)
         indexesDirty = true
     }
 

@@ -38,13 +38,8 @@ public struct OffsetIndex: Sendable {
         return buffer
     }
 
-    @discardableResult
-    public mutating func append(relativeOffset: UInt32, position: UInt32) -> ByteBuffer {
+    public mutating func append(relativeOffset: UInt32, position: UInt32) {
         entries.append(Entry(relativeOffset: relativeOffset, position: position))
-        var bytes = ByteBuffer()
-        bytes.writeInteger(relativeOffset, endianness: .big)
-        bytes.writeInteger(position, endianness: .big)
-        return bytes
     }
 
     /// The position to start scanning from for `relativeOffset`: the entry with the
@@ -96,15 +91,12 @@ public struct TimeIndex: Sendable {
         return buffer
     }
 
-    /// Adds an entry when `timestamp` is newer than the last one; returns the bytes to persist.
+    /// Adds an entry when `timestamp` is newer than the last one; returns whether it did.
     @discardableResult
-    public mutating func maybeAppend(timestamp: Int64, relativeOffset: UInt32) -> ByteBuffer? {
-        if let last = entries.last, timestamp <= last.timestamp { return nil }
+    public mutating func maybeAppend(timestamp: Int64, relativeOffset: UInt32) -> Bool {
+        if let last = entries.last, timestamp <= last.timestamp { return false }
         entries.append(Entry(timestamp: timestamp, relativeOffset: relativeOffset))
-        var bytes = ByteBuffer()
-        bytes.writeInteger(timestamp, endianness: .big)
-        bytes.writeInteger(relativeOffset, endianness: .big)
-        return bytes
+        return true
     }
 
     /// The relative offset from which to search for the first record with a timestamp at

@@ -139,9 +139,6 @@ public final class OffsetStore: Sendable {
         }
     }
 
-    /// Why the store accepts no commits, or nil while it does.
-    public var failure: StorageError? { state.withLockedValue { $0.failure } }
-
     private func append(_ bytes: ByteBuffer, update: (inout State) -> Void) throws(StorageError) {
         let result: Result<Void, StorageError> = state.withLockedValue { state in
             if let failure = state.failure { return .failure(failure) }

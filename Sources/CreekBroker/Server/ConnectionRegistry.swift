@@ -24,8 +24,6 @@ final class ConnectionRegistry: Sendable {
         self.logger = logger
     }
 
-    var count: Int { state.withLockedValue { $0.open.count } }
-
     /// Admits `channel`, or returns why not. An admitted channel leaves the registry when
     /// it closes.
     func admit(_ channel: any Channel) -> String? {

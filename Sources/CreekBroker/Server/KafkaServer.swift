@@ -8,9 +8,6 @@ public final class KafkaServer: Sendable {
     private let channel: any Channel
     private let connections: ConnectionRegistry
 
-    /// Client connections open now.
-    public var connectionCount: Int { connections.count }
-
     /// The address actually bound (port 0 picks a free one).
     public var localAddress: SocketAddress? { channel.localAddress }
 
