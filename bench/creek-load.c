@@ -4,7 +4,7 @@
  *   creek-load mock TOPIC:PARTITIONS...          start librdkafka's in-memory mock broker,
  *                                                print its bootstrap address, run until stdin closes
  *   creek-load create BOOTSTRAP TOPIC PARTITIONS  create a topic (CreateTopics)
- *   creek-load produce BOOTSTRAP TOPIC PARTITIONS COUNT SIZE
+ *   creek-load produce BOOTSTRAP TOPIC PARTITIONS COUNT SIZE [ACKS]   (acks: all (default), 1, 0)
  *   creek-load consume BOOTSTRAP TOPIC PARTITIONS COUNT
  *   creek-load latency BOOTSTRAP TOPIC RATE SECONDS
  *
@@ -54,11 +54,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
 }
 
-static rd_kafka_t *make_producer(const char *bootstrap, const char *linger) {
+static rd_kafka_t *make_producer(const char *bootstrap, const char *linger, const char *acks) {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     set(conf, "bootstrap.servers", bootstrap);
     set(conf, "linger.ms", linger);
+    set(conf, "acks", acks);
     set(conf, "queue.buffering.max.messages", "1000000");
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
@@ -141,8 +142,9 @@ static int run_create(const char *bootstrap, const char *topic, int partitions) 
     return 0;
 }
 
-static int run_produce(const char *bootstrap, const char *topic, int partitions, long count, int size) {
-    rd_kafka_t *rk = make_producer(bootstrap, "5");
+static int run_produce(const char *bootstrap, const char *topic, int partitions, long count, int size,
+                       const char *acks) {
+    rd_kafka_t *rk = make_producer(bootstrap, "5", acks);
     char *payload = malloc(size);
     for (int i = 0; i < size; i++) payload[i] = 'a' + i % 26;
     /* Warm up: metadata and connections, not timed. */
@@ -231,7 +233,7 @@ static int compare(const void *a, const void *b) {
 static int run_latency(const char *bootstrap, const char *topic, int rate, int seconds) {
     long total = (long)rate * seconds;
     struct latency_state s = {bootstrap, topic, total, calloc(total, sizeof(int64_t)), 0, 0};
-    rd_kafka_t *rk = make_producer(bootstrap, "1");
+    rd_kafka_t *rk = make_producer(bootstrap, "1", "all");
     char payload[100] = {0};
     int64_t zero = 0;
     memcpy(payload, &zero, 8);
@@ -269,8 +271,8 @@ static int run_latency(const char *bootstrap, const char *topic, int rate, int s
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "mock")) return run_mock(argc - 2, argv + 2);
     if (argc == 5 && !strcmp(argv[1], "create")) return run_create(argv[2], argv[3], atoi(argv[4]));
-    if (argc == 7 && !strcmp(argv[1], "produce"))
-        return run_produce(argv[2], argv[3], atoi(argv[4]), atol(argv[5]), atoi(argv[6]));
+    if ((argc == 7 || argc == 8) && !strcmp(argv[1], "produce"))
+        return run_produce(argv[2], argv[3], atoi(argv[4]), atol(argv[5]), atoi(argv[6]), argc == 8 ? argv[7] : "all");
     if (argc == 6 && !strcmp(argv[1], "consume")) return run_consume(argv[2], argv[3], atoi(argv[4]), atol(argv[5]));
     if (argc == 6 && !strcmp(argv[1], "latency")) return run_latency(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
     fprintf(stderr, "usage: see the comment at the top of bench/creek-load.c\n");

@@ -5,8 +5,11 @@ import NIOConcurrencyHelpers
 /// it was called; all callers that arrive while one fsync runs share the next one. So
 /// N concurrent acks=all producers cost one fsync per round, not N.
 public final class GroupCommit: Sendable {
+    /// Called once the fsync that covers a caller's bytes finished: nil, or its error.
+    public typealias Completion = @Sendable ((any Error)?) -> Void
+
     private struct State {
-        var waiting: [(file: LogFile, continuation: CheckedContinuation<Void, any Error>)] = []
+        var waiting: [(file: LogFile, done: Completion)] = []
         var running = false
     }
 
@@ -20,21 +23,29 @@ public final class GroupCommit: Sendable {
     /// Returns once `file`'s data written before this call is on stable storage.
     public func sync(_ file: LogFile) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let start = state.withLockedValue { state -> Bool in
-                state.waiting.append((file, continuation))
-                if state.running { return false }
-                state.running = true
-                return true
+            sync(file) { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
             }
-            if start {
-                queue.async { self.drain() }
-            }
+        }
+    }
+
+    /// Calls `done` (on the fsync thread) once `file`'s data written before this call is on
+    /// stable storage: the callback form, for callers that are not tasks (an event loop).
+    public func sync(_ file: LogFile, then done: @escaping Completion) {
+        let start = state.withLockedValue { state -> Bool in
+            state.waiting.append((file, done))
+            if state.running { return false }
+            state.running = true
+            return true
+        }
+        if start {
+            queue.async { self.drain() }
         }
     }
 
     private func drain() {
         while true {
-            let round = state.withLockedValue { state -> [(file: LogFile, continuation: CheckedContinuation<Void, any Error>)] in
+            let round = state.withLockedValue { state -> [(file: LogFile, done: Completion)] in
                 let taken = state.waiting
                 state.waiting.removeAll()
                 if taken.isEmpty { state.running = false }
@@ -52,11 +63,7 @@ public final class GroupCommit: Sendable {
                 }
             }
             for entry in round {
-                if let failure = failures[ObjectIdentifier(entry.file)] {
-                    entry.continuation.resume(throwing: failure)
-                } else {
-                    entry.continuation.resume()
-                }
+                entry.done(failures[ObjectIdentifier(entry.file)])
             }
         }
     }

@@ -29,6 +29,9 @@ public final class LogSegment {
     let files: any FileOperations
     /// True when the in-memory indexes have entries the files lack.
     private var indexesDirty = false
+    /// Where the last read ended (the next offset and its batch's position): a consumer's
+    /// next Fetch usually starts there, so it needs no index lookup or scan.
+    var readHint: (offset: Int64, position: Int)?
 
     public var size: Int { log.size }
     public var isEmpty: Bool { log.size == 0 }

@@ -27,21 +27,16 @@ extension PartitionLog {
         var remaining = maxBytes
         var first = true
         for segment in segments[index...] {
-            guard let start = try segment.position(of: offset), start.baseOffset < end else { break }
-            if !first || !minOneBatch, start.size > remaining { break }
-            let headers = try segment.headers(from: start, maxBytes: max(remaining, start.size)).filter { $0.lastOffset < end }
-            guard let last = headers.last else { break }
-            let length = last.endPosition - start.position
-            var bytes = try segment.log.read(at: start.position, length: length)
+            guard var read = try segment.readBatches(from: offset, below: end, maxBytes: remaining, minOneBatch: first && minOneBatch) else { break }
+            remaining -= read.bytes.readableBytes
             if first {
-                result.records = bytes
+                result.records = read.bytes
             } else {
-                result.records.writeBuffer(&bytes)
+                result.records.writeBuffer(&read.bytes)
             }
-            remaining -= length
             first = false
             // Continue into the next segment only if this one was exhausted.
-            if last.lastOffset != segment.nextOffset - 1 || remaining <= 0 { break }
+            if !read.reachedEnd || remaining <= 0 { break }
         }
         return result
     }

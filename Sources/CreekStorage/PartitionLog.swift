@@ -137,6 +137,13 @@ public actor PartitionLog {
     /// A full disk fails the append and leaves the log as it was; any other write failure
     /// takes the log offline.
     public func append(_ batches: [RecordBatch], nowMs: Int64, sync: Bool) async throws(StorageError) -> AppendResult {
+        let result = try appendNow(batches, nowMs: nowMs)
+        if sync, result.rejection == nil { try await self.sync(upTo: result.lastOffset + 1) }
+        return result
+    }
+
+    /// The synchronous part of `append`: checks, offsets, roll, one write; no fsync.
+    func appendNow(_ batches: [RecordBatch], nowMs: Int64) throws(StorageError) -> AppendResult {
         if let failure { throw failure }
         let stamp: Int64? = config.timestampType == .logAppendTime ? nowMs : nil
         var incoming = 0
@@ -172,7 +179,6 @@ public actor PartitionLog {
             prepared.append(ready)
         }
         if prepared.isEmpty, let (first, last) = duplicate {
-            if sync { try await self.sync(upTo: last + 1) }
             return AppendResult(baseOffset: first, lastOffset: last, logAppendTime: -1, logStartOffset: logStartOffset)
         }
         // Offsets do not change when a segment rolls, so the roll can follow the checks.
@@ -184,7 +190,6 @@ public actor PartitionLog {
         producers = table
         let result = AppendResult(baseOffset: base, lastOffset: next - 1, logAppendTime: stamp ?? -1, logStartOffset: logStartOffset)
         wakeWaiters()
-        if sync { try await self.sync(upTo: next) }
         return result
     }
 

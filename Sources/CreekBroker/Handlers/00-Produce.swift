@@ -24,7 +24,7 @@ struct ProduceHandler: ApiHandler {
     typealias PartitionResponse = ProduceResponse.PartitionProduceResponse
 
     /// A partition's append result, still waiting to become durable.
-    private struct Appended: Sendable {
+    struct Appended: Sendable {
         var topic: String
         var response: PartitionResponse
         var durableAfter: (PartitionLog, Int64)?
@@ -162,22 +162,28 @@ struct ProduceHandler: ApiHandler {
                     if let failed { results[index].response = failed }
                 }
             }
-            if acks == 0 {
-                if let failed = results.first(where: { $0.response.errorCode != 0 }) {
-                    return .close("acks=0 produce to \(failed.topic)-\(failed.response.index) failed with error \(failed.response.errorCode)")
-                }
-                return .none
-            }
-            var topics: [ProduceResponse.TopicProduceResponse] = []
-            for result in results {
-                if let last = topics.indices.last, topics[last].name == result.topic {
-                    topics[last].partitionResponses.append(result.response)
-                } else {
-                    topics.append(.init(name: result.topic, partitionResponses: [result.response]))
-                }
-            }
-            return .respond(ProduceResponse(responses: topics, throttleTimeMs: 0))
+            return Self.completion(results, acks: acks)
         }
+    }
+
+    /// The response (or none, or a closed connection for a failed acks=0) once every
+    /// partition's result is final.
+    static func completion(_ results: [Appended], acks: Int16) -> Completion {
+        if acks == 0 {
+            if let failed = results.first(where: { $0.response.errorCode != 0 }) {
+                return .close("acks=0 produce to \(failed.topic)-\(failed.response.index) failed with error \(failed.response.errorCode)")
+            }
+            return .none
+        }
+        var topics: [ProduceResponse.TopicProduceResponse] = []
+        for result in results {
+            if let last = topics.indices.last, topics[last].name == result.topic {
+                topics[last].partitionResponses.append(result.response)
+            } else {
+                topics.append(.init(name: result.topic, partitionResponses: [result.response]))
+            }
+        }
+        return .respond(ProduceResponse(responses: topics, throttleTimeMs: 0))
     }
 
     private static func waitDurable(_ partition: PartitionLog, _ offset: Int64, logger: Logger) async -> PartitionResponse? {
@@ -192,7 +198,7 @@ struct ProduceHandler: ApiHandler {
 
     /// A partition going offline is logged as critical (once per request that meets it);
     /// a full disk or a deleted topic is an error of the request, logged less loudly.
-    private static func logStorageFailure(_ error: StorageError, partition: String, logger: Logger) {
+    static func logStorageFailure(_ error: StorageError, partition: String, logger: Logger) {
         switch error {
         case .offline, .unrecoverableWrite:
             logger.critical("partition is OFFLINE after a storage failure; restart to recover", metadata: ["partition": "\(partition)", "error": "\(error)"])
@@ -203,16 +209,29 @@ struct ProduceHandler: ApiHandler {
         }
     }
 
-    private func error(_ index: Int32, _ code: KafkaErrorCode, _ message: String) -> PartitionResponse {
+    func error(_ index: Int32, _ code: KafkaErrorCode, _ message: String) -> PartitionResponse {
         PartitionResponse(index: index, errorCode: code.rawValue, baseOffset: -1, errorMessage: message)
     }
 
     private func append(_ validated: ValidatedPartition, sync: Bool) async -> Appended {
         guard validated.failure == nil, let partition = validated.target else {
-            return Appended(topic: validated.topic, response: validated.failure ?? error(validated.index, .unknownServerError, "not validated"))
+            return appended(validated, sync: sync, .failure(.closed))
         }
         do {
-            let result = try await partition.append(validated.batches, nowMs: broker.clock(), sync: false)
+            return appended(validated, sync: sync, .success(try await partition.append(validated.batches, nowMs: broker.clock(), sync: false)))
+        } catch {
+            return appended(validated, sync: sync, .failure(error))
+        }
+    }
+
+    /// A partition's response for the outcome of its append (nothing appended when it
+    /// failed validation), and what it waits for to become durable.
+    func appended(_ validated: ValidatedPartition, sync: Bool, _ outcome: Result<PartitionLog.AppendResult, StorageError>) -> Appended {
+        guard validated.failure == nil, let partition = validated.target else {
+            return Appended(topic: validated.topic, response: validated.failure ?? error(validated.index, .unknownServerError, "not validated"))
+        }
+        switch outcome {
+        case .success(let result):
             if let rejection = result.rejection {
                 let reason = rejection == .invalidProducerEpoch
                     ? "The producer's epoch is older than the partition's; a newer producer with the same id fenced it."
@@ -224,9 +243,9 @@ struct ProduceHandler: ApiHandler {
                 logAppendTimeMs: result.logAppendTime, logStartOffset: result.logStartOffset
             )
             return Appended(topic: validated.topic, response: response, durableAfter: sync ? (partition, result.lastOffset + 1) : nil)
-        } catch {
-            Self.logStorageFailure(error, partition: "\(validated.topic)-\(validated.index)", logger: broker.logger)
-            return Appended(topic: validated.topic, response: self.error(validated.index, KafkaErrorCode(storage: error), "\(error)"))
+        case .failure(let failure):
+            Self.logStorageFailure(failure, partition: "\(validated.topic)-\(validated.index)", logger: broker.logger)
+            return Appended(topic: validated.topic, response: error(validated.index, KafkaErrorCode(storage: failure), "\(failure)"))
         }
     }
 

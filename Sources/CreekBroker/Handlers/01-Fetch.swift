@@ -19,6 +19,38 @@ struct FetchHandler: ApiHandler {
     typealias PartitionData = FetchResponse.PartitionData
 
     func handle(_ request: FetchRequest, context: RequestContext) async -> FetchResponse? {
+        if let refusal = refusal(request, context: context) { return refusal }
+        let deadline = ContinuousClock.now + .milliseconds(max(0, Int(request.maxWaitMs)))
+        let useIds = context.apiVersion >= 13
+        while true {
+            let read = readOnce(request, useIds: useIds)
+            if isFinal(read, request) || ContinuousClock.now >= deadline { return read.response }
+            let waiter = FetchWaiter()
+            for (partition, _) in read.watermarks {
+                await partition.register(waiter)
+            }
+            // An append may have landed between the read and the registration: a cheap
+            // watermark check, not a second read of what was just read.
+            if read.watermarks.contains(where: { $0.partition.boundsInPlace.highWatermark != $0.highWatermark }) { continue }
+            await waiter.wait(timeout: deadline - ContinuousClock.now)
+        }
+    }
+
+    /// The response when the request needs no waiting — enough bytes, an error, no wait
+    /// allowed, or a refusal — read on the calling thread (the connection's event loop);
+    /// nil when it must long-poll (`handle`).
+    func answerInPlace(_ request: FetchRequest, context: RequestContext) -> FetchResponse? {
+        if let refusal = refusal(request, context: context) { return refusal }
+        let read = readOnce(request, useIds: context.apiVersion >= 13)
+        return isFinal(read, request) ? read.response : nil
+    }
+
+    private func isFinal(_ read: Read, _ request: FetchRequest) -> Bool {
+        read.bytes >= Int(request.minBytes) || read.hasError || request.maxWaitMs <= 0 || broker.isShuttingDown
+    }
+
+    /// Old versions and fetch sessions, answered without reading.
+    private func refusal(_ request: FetchRequest, context: RequestContext) -> FetchResponse? {
         if context.apiVersion < Self.versions.lowerBound {
             let topics = request.topics.map { topic in
                 FetchResponse.FetchableTopicResponse(topic: topic.topic, partitions: topic.partitions.map {
@@ -31,38 +63,25 @@ struct FetchHandler: ApiHandler {
         if request.sessionId != 0 {
             return FetchResponse(errorCode: KafkaErrorCode.fetchSessionIdNotFound.rawValue, sessionId: 0)
         }
-        let deadline = ContinuousClock.now + .milliseconds(max(0, Int(request.maxWaitMs)))
-        let useIds = context.apiVersion >= 13
-        while true {
-            let (response, bytes, hasError) = await readOnce(request, useIds: useIds)
-            let now = ContinuousClock.now
-            if bytes >= Int(request.minBytes) || hasError || now >= deadline || request.maxWaitMs <= 0 || broker.isShuttingDown {
-                return response
-            }
-            let waiter = FetchWaiter()
-            for partition in partitions(of: request, useIds: useIds) {
-                await partition.register(waiter)
-            }
-            // An append may have landed between the read and the registration.
-            let (_, recheck, _) = await readOnce(request, useIds: useIds)
-            if recheck >= Int(request.minBytes) { continue }
-            await waiter.wait(timeout: deadline - now)
-        }
+        return nil
     }
 
-    private func partitions(of request: FetchRequest, useIds: Bool) -> [PartitionLog] {
-        request.topics.flatMap { wanted -> [PartitionLog] in
-            let topic = useIds ? broker.topics.topic(id: wanted.topicId) : broker.topics.topic(named: wanted.topic)
-            return wanted.partitions.compactMap { topic?.partition($0.partition) }
-        }
+    /// One pass over the requested partitions: the response, its record bytes, whether a
+    /// partition failed, and each partition's high watermark as read.
+    private struct Read {
+        var response: FetchResponse
+        var bytes: Int
+        var hasError: Bool
+        var watermarks: [(partition: PartitionLog, highWatermark: Int64)]
     }
 
-    private func readOnce(_ request: FetchRequest, useIds: Bool) async -> (FetchResponse, Int, Bool) {
+    private func readOnce(_ request: FetchRequest, useIds: Bool) -> Read {
         // The broker's fetch.max.bytes bounds every response, whatever the client asks.
         var remaining = min(broker.config.fetchMaxBytes, request.maxBytes <= 0 ? Int(Int32.max) : Int(request.maxBytes))
         var total = 0
         var hasError = false
         var topics: [FetchResponse.FetchableTopicResponse] = []
+        var watermarks: [(partition: PartitionLog, highWatermark: Int64)] = []
         let abortedTransactions: [FetchResponse.AbortedTransaction]? = request.isolationLevel == 1 ? [] : nil
         for wanted in request.topics {
             let topic = useIds ? broker.topics.topic(id: wanted.topicId) : broker.topics.topic(named: wanted.topic)
@@ -76,7 +95,8 @@ struct FetchHandler: ApiHandler {
                 }
                 let limit = min(remaining, Int(max(0, fetch.partitionMaxBytes)))
                 do {
-                    let read = try await partition.read(from: fetch.fetchOffset, maxBytes: limit, minOneBatch: total == 0)
+                    let read = try partition.readInPlace(from: fetch.fetchOffset, maxBytes: limit, minOneBatch: total == 0)
+                    watermarks.append((partition, read.highWatermark))
                     let size = read.records.readableBytes
                     total += size
                     remaining = max(0, remaining - size)
@@ -87,7 +107,7 @@ struct FetchHandler: ApiHandler {
                     ))
                 } catch let error {
                     hasError = true
-                    let (start, end) = (await partition.logStartOffset, await partition.highWatermark)
+                    let (start, end) = partition.boundsInPlace
                     let code = KafkaErrorCode(storage: error)
                     if code == .kafkaStorageError {
                         broker.logger.error("fetch failed", metadata: ["partition": "\(topic.name)-\(fetch.partition)", "error": "\(error)"])
@@ -101,6 +121,9 @@ struct FetchHandler: ApiHandler {
             }
             topics.append(.init(topic: wanted.topic, topicId: topic?.id ?? wanted.topicId, partitions: partitions))
         }
-        return (FetchResponse(throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: topics), total, hasError)
+        return Read(
+            response: FetchResponse(throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: topics), bytes: total,
+            hasError: hasError, watermarks: watermarks
+        )
     }
 }

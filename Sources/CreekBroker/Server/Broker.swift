@@ -45,6 +45,10 @@ public final class Broker: Sendable {
     /// Requests being handled right now, across all connections.
     public var requestsInFlight: Int { inFlight.withLockedValue { $0 } }
 
+    func countRequest(_ delta: Int) {
+        inFlight.withLockedValue { $0 += delta }
+    }
+
     /// A request after the work that may run as soon as it arrives, concurrently with the
     /// connection's earlier requests: for Produce, decoding and validating every batch.
     public struct Prepared: Sendable {

@@ -4,7 +4,9 @@ import NIOCore
 
 /// One client connection. Frames arrive from `KafkaFrameDecoder`; each request is handled
 /// concurrently (a long-poll Fetch does not hold up the next request), but responses
-/// leave strictly in request order. When `maxInFlight` requests, or `maxInFlightBytes` of
+/// leave strictly in request order. Produce, and a Fetch that needs no wait, are handled in
+/// place on the event loop when no earlier request is still waiting for its ordered step
+/// (`Broker.handleInPlace`); everything else goes through the ordered pipeline. When `maxInFlight` requests, or `maxInFlightBytes` of
 /// request frames, are outstanding the handler stops asking the socket for more bytes
 /// until one completes, which bounds the memory one producer can pin.
 ///
@@ -26,6 +28,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var completed: [Int: RequestOutcome] = [:]
     private var readPending = false
     private var closing = false
+    /// Requests queued for the ordered pipeline whose ordered step has not finished; while
+    /// any is, a new request may not jump ahead by being handled in place.
+    private var awaitingOrder = 0
 
     init(broker: Broker, maxInFlight: Int, maxInFlightBytes: Int) {
         self.broker = broker
@@ -57,6 +62,21 @@ final class ConnectionHandler: ChannelDuplexHandler {
         nextSequence += 1
         let size = frame.readableBytes
         inFlightBytes += size
+        if awaitingOrder == 0 {
+            let eventLoop = context.eventLoop
+            let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
+            let handled = broker.handleInPlace(request, peer: peer) { outcome in
+                if eventLoop.inEventLoop {
+                    loopBound.value.handler.complete(sequence, outcome, size: size, context: loopBound.value.context)
+                } else {
+                    eventLoop.execute {
+                        loopBound.value.handler.complete(sequence, outcome, size: size, context: loopBound.value.context)
+                    }
+                }
+            }
+            if handled { return }
+        }
+        awaitingOrder += 1
         let step: Queued.Step
         if Broker.Prepared.isWorthPreparing(request) {
             let broker = self.broker
@@ -103,7 +123,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 case .prepared(let value): prepared = value
                 case .preparing(let task): prepared = await task.value
                 }
-                switch await broker.dispatch(prepared) {
+                let dispatched = await broker.dispatch(prepared)
+                eventLoop.execute { loopBound.value.handler.awaitingOrder -= 1 }
+                switch dispatched {
                 case .done(let outcome):
                     finish(outcome)
                 case .later(let rest):
