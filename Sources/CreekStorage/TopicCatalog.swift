@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The durable list of topics: `meta/topics.json`, rewritten atomically (temp file,
 /// fsync, rename) on every change. Holds what cannot be derived from the partition

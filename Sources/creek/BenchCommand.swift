@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import KafkaProtocol
 
 /// `creek bench …`: micro-benchmarks that print figures (not tests; nothing asserts).
@@ -49,6 +48,8 @@ struct CRC32CBench: ParsableCommand {
         let elapsed = clock.now - start
         let secondsElapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let gigabytesPerSecond = Double(iterations * bytes.count) / secondsElapsed / 1e9
-        print(String(format: "%@: %.2f GB/s (checksum %08x)", name, gigabytesPerSecond, sink))
+        let hex = String(sink, radix: 16)
+        let rounded = (gigabytesPerSecond * 100).rounded() / 100
+        print("\(name): \(rounded) GB/s (checksum \(String(repeating: "0", count: max(0, 8 - hex.count)) + hex))")
     }
 }

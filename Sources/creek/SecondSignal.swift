@@ -1,5 +1,12 @@
 import Dispatch
-import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The operator's way out of a graceful shutdown that takes too long: the first SIGTERM or
 /// SIGINT starts it (ServiceLifecycle), a second one exits at once, without the
@@ -14,7 +21,7 @@ enum SecondSignal {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler {
                 if count.increment() >= 2 {
-                    FileHandle.standardError.write(Data("creek: second signal, exiting now without a clean shutdown\n".utf8))
+                    StandardError.emit("creek: second signal, exiting now without a clean shutdown\n")
                     _exit(130)
                 }
             }

@@ -1,7 +1,11 @@
 import ArgumentParser
 import CreekBroker
 import CreekStorage
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import NIOCore
 import NIOPosix
@@ -50,7 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             brokerConfig = try makeConfig()
         } catch {
-            FileHandle.standardError.write(Data("creek: \(error)\n".utf8))
+            StandardError.emit("creek: \(error)\n")
             throw ExitCode(64)
         }
         let started = ContinuousClock.now
@@ -61,9 +65,10 @@ struct ServeCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let service = BrokerService(broker: broker, group: group) { address in
             let elapsed = ContinuousClock.now - started
+            let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
             let shown = address.map { "\($0.ipAddress ?? brokerConfig.listenHost):\($0.port ?? brokerConfig.listenPort)" }
                 ?? "\(brokerConfig.listenHost):\(brokerConfig.listenPort)"
-            print("creek ready on \(shown) (data \(brokerConfig.dataDirectory), flush \(brokerConfig.flush.rawValue), node \(brokerConfig.nodeId), \(topics.allTopics().count) topics, started in \(elapsed.formatted(.units(allowed: [.milliseconds]))))")
+            print("creek ready on \(shown) (data \(brokerConfig.dataDirectory), flush \(brokerConfig.flush.rawValue), node \(brokerConfig.nodeId), \(topics.allTopics().count) topics, started in \(milliseconds) ms)")
             fflush(nil)
         }
         SecondSignal.install()

@@ -1,4 +1,3 @@
-import Foundation
 
 /// Broker settings under Kafka's own names. Every value has Kafka's default unless
 /// noted; `apply(name:value:)` rejects unknown names and bad values with a message that
@@ -87,7 +86,7 @@ public struct BrokerConfig: Sendable, Hashable {
 
     /// Applies one setting by its Kafka name.
     public mutating func apply(name: String, value rawValue: String) throws(ConfigError) {
-        let value = rawValue.trimmingCharacters(in: .whitespaces)
+        let value = rawValue.trimmedOfWhitespace
         switch name {
         case "auto.create.topics.enable": autoCreateTopicsEnable = try Self.bool(name, value)
         case "num.partitions": numPartitions = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
@@ -144,13 +143,13 @@ public struct BrokerConfig: Sendable, Hashable {
     /// Applies `NAME=VALUE` lines of a Java-style properties file (`#`/`!` comments).
     public mutating func apply(propertiesFile text: String, source: String) throws(ConfigError) {
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = rawLine.trimmedOfWhitespace
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("!") { continue }
             guard let separator = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
                 throw ConfigError(name: "\(source):\(number + 1)", value: line, reason: "expected NAME=VALUE")
             }
-            let name = line[..<separator].trimmingCharacters(in: .whitespaces)
-            let value = line[line.index(after: separator)...].trimmingCharacters(in: .whitespaces)
+            let name = line[..<separator].trimmedOfWhitespace
+            let value = line[line.index(after: separator)...].trimmedOfWhitespace
             try apply(name: name, value: value)
         }
     }
@@ -158,7 +157,9 @@ public struct BrokerConfig: Sendable, Hashable {
     /// Parses `HOST:PORT`, or a Kafka listener `PLAINTEXT://HOST:PORT`.
     public static func hostPort(_ text: String) -> (String, Int)? {
         var rest = Substring(text)
-        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        if let scheme = text.utf8.indices.first(where: { text.utf8[$0...].starts(with: "://".utf8) }) {
+            rest = text[text.utf8.index(scheme, offsetBy: 3)...]
+        }
         guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
               (0...65535).contains(port)
         else { return nil }
@@ -250,5 +251,15 @@ extension BrokerConfig {
             ("advertised.listeners", "PLAINTEXT://\(advertised.host):\(advertised.port)", .list),
             ("creek.flush.policy", flush.rawValue, .string),
         ]
+    }
+}
+
+extension StringProtocol {
+    /// The text without leading and trailing spaces and tabs (settings and properties lines;
+    /// Creek avoids Foundation, whose ICU data costs megabytes of resident memory).
+    var trimmedOfWhitespace: String {
+        let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isBlank($0) }), let last = lastIndex(where: { !isBlank($0) }) else { return "" }
+        return String(self[first...last])
     }
 }
