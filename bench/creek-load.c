@@ -177,8 +177,8 @@ static int run_consume(const char *bootstrap, const char *topic, int partitions,
     rd_kafka_t *rk = make_consumer(bootstrap, topic, partitions);
     long received = 0;
     long bytes = 0;
-    /* Bounded: stop after COUNT messages or 30 seconds, whichever comes first. */
-    double start = 0, deadline = now_seconds() + 30;
+    /* Bounded: stop after COUNT messages or 15 seconds, whichever comes first. */
+    double start = 0, deadline = now_seconds() + 15;
     while (received < count && now_seconds() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m) continue;
