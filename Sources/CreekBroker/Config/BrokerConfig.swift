@@ -42,6 +42,8 @@ public struct BrokerConfig: Sendable, Hashable {
     public var deleteTopicEnable = true
     /// Largest Fetch response the broker builds, whatever the client asks (Kafka's default).
     public var fetchMaxBytes = 57_671_680
+    /// Incremental fetch sessions (KIP-227) kept at once; 0 turns sessions off.
+    public var maxIncrementalFetchSessionCacheSlots = 1000
     /// Connections accepted at once, over all clients; more are closed at accept.
     public var maxConnections = Int(Int32.max)
     /// Connections accepted at once from one IP address.
@@ -112,6 +114,8 @@ public struct BrokerConfig: Sendable, Hashable {
             let bytes = try Self.integer(name, value, min: -1, max: Int64(Int32.max))
             queuedMaxRequestBytes = bytes == -1 ? Int.max : Int(bytes)
         case "fetch.max.bytes": fetchMaxBytes = Int(try Self.integer(name, value, min: 1024, max: Int64(Int32.max)))
+        case "max.incremental.fetch.session.cache.slots":
+            maxIncrementalFetchSessionCacheSlots = Int(try Self.integer(name, value, min: 0, max: Int64(Int32.max)))
         case "max.connections": maxConnections = Int(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
         case "max.connections.per.ip": maxConnectionsPerIp = Int(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
         case "delete.topic.enable": deleteTopicEnable = try Self.bool(name, value)
@@ -233,6 +237,7 @@ extension BrokerConfig {
             ("queued.max.requests", String(queuedMaxRequests), .int),
             ("queued.max.request.bytes", queuedMaxRequestBytes == Int.max ? "-1" : String(queuedMaxRequestBytes), .long),
             ("fetch.max.bytes", String(fetchMaxBytes), .int),
+            ("max.incremental.fetch.session.cache.slots", String(maxIncrementalFetchSessionCacheSlots), .int),
             ("max.connections", String(maxConnections), .int),
             ("max.connections.per.ip", String(maxConnectionsPerIp), .int),
             ("delete.topic.enable", String(deleteTopicEnable), .boolean),

@@ -7,9 +7,9 @@ import NIOCore
 /// next append to any of its partitions, until `max_wait_ms`. `max_bytes` and
 /// `partition_max_bytes` bound the response, except that the first batch of the first
 /// partition with data is returned even when larger (Kafka's rule). v13+ names topics
-/// by id. Fetch sessions are not kept: session id 0 is returned, and a request naming a
-/// session gets FETCH_SESSION_ID_NOT_FOUND so the client falls back to full fetches.
-/// v0-3 (message format v0/v1) are accepted only to answer every partition with
+/// by id. v7+ may use incremental fetch sessions (KIP-227, `FetchSessionCache`): epoch 0
+/// opens one, later requests list only changed partitions and get only partitions with
+/// news. v0-3 (message format v0/v1) are accepted only to answer every partition with
 /// UNSUPPORTED_VERSION.
 struct FetchHandler: ApiHandler {
     static let versions: ClosedRange<Int16> = 4...17
@@ -20,11 +20,14 @@ struct FetchHandler: ApiHandler {
 
     func handle(_ request: FetchRequest, context: RequestContext) async -> FetchResponse? {
         if let refusal = refusal(request, context: context) { return refusal }
-        let deadline = ContinuousClock.now + .milliseconds(max(0, Int(request.maxWaitMs)))
         let useIds = context.apiVersion >= 13
+        let opened = broker.fetchSessions.open(request, usesTopicIds: useIds)
+        let deadline = ContinuousClock.now + .milliseconds(max(0, Int(request.maxWaitMs)))
         while true {
-            let read = readOnce(request, useIds: useIds)
-            if isFinal(read, request) || ContinuousClock.now >= deadline { return read.response }
+            let read = readOnce(opened.plan, request, useIds: useIds)
+            if isFinal(read, request, opened) || ContinuousClock.now >= deadline {
+                return broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds)
+            }
             let waiter = FetchWaiter()
             for (partition, _) in read.watermarks {
                 await partition.register(waiter)
@@ -38,32 +41,31 @@ struct FetchHandler: ApiHandler {
 
     /// The response when the request needs no waiting — enough bytes, an error, no wait
     /// allowed, or a refusal — read on the calling thread (the connection's event loop);
-    /// nil when it must long-poll (`handle`).
+    /// nil when it must long-poll (`handle`), in which case no session state changed.
     func answerInPlace(_ request: FetchRequest, context: RequestContext) -> FetchResponse? {
         if let refusal = refusal(request, context: context) { return refusal }
-        let read = readOnce(request, useIds: context.apiVersion >= 13)
-        return isFinal(read, request) ? read.response : nil
+        let useIds = context.apiVersion >= 13
+        let opened = broker.fetchSessions.open(request, usesTopicIds: useIds)
+        let read = readOnce(opened.plan, request, useIds: useIds)
+        guard isFinal(read, request, opened) else { return nil }
+        return broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds)
     }
 
-    private func isFinal(_ read: Read, _ request: FetchRequest) -> Bool {
-        read.bytes >= Int(request.minBytes) || read.hasError || request.maxWaitMs <= 0 || broker.isShuttingDown
+    private func isFinal(_ read: Read, _ request: FetchRequest, _ opened: FetchSessionCache.Opened) -> Bool {
+        if case .refused = opened.kind { return true }
+        return read.bytes >= Int(request.minBytes) || read.hasError || request.maxWaitMs <= 0 || broker.isShuttingDown
     }
 
-    /// Old versions and fetch sessions, answered without reading.
+    /// Old versions, answered without reading.
     private func refusal(_ request: FetchRequest, context: RequestContext) -> FetchResponse? {
-        if context.apiVersion < Self.versions.lowerBound {
-            let topics = request.topics.map { topic in
-                FetchResponse.FetchableTopicResponse(topic: topic.topic, partitions: topic.partitions.map {
-                    PartitionData(partitionIndex: $0.partition, errorCode: KafkaErrorCode.unsupportedVersion.rawValue,
-                                  highWatermark: -1, records: nil)
-                })
-            }
-            return FetchResponse(responses: topics)
+        guard context.apiVersion < Self.versions.lowerBound else { return nil }
+        let topics = request.topics.map { topic in
+            FetchResponse.FetchableTopicResponse(topic: topic.topic, partitions: topic.partitions.map {
+                PartitionData(partitionIndex: $0.partition, errorCode: KafkaErrorCode.unsupportedVersion.rawValue,
+                              highWatermark: -1, records: nil)
+            })
         }
-        if request.sessionId != 0 {
-            return FetchResponse(errorCode: KafkaErrorCode.fetchSessionIdNotFound.rawValue, sessionId: 0)
-        }
-        return nil
+        return FetchResponse(responses: topics)
     }
 
     /// One pass over the requested partitions: the response, its record bytes, whether a
@@ -75,7 +77,7 @@ struct FetchHandler: ApiHandler {
         var watermarks: [(partition: PartitionLog, highWatermark: Int64)]
     }
 
-    private func readOnce(_ request: FetchRequest, useIds: Bool) -> Read {
+    private func readOnce(_ plan: FetchPlan, _ request: FetchRequest, useIds: Bool) -> Read {
         // The broker's fetch.max.bytes bounds every response, whatever the client asks.
         var remaining = min(broker.config.fetchMaxBytes, request.maxBytes <= 0 ? Int(Int32.max) : Int(request.maxBytes))
         var total = 0
@@ -83,17 +85,17 @@ struct FetchHandler: ApiHandler {
         var topics: [FetchResponse.FetchableTopicResponse] = []
         var watermarks: [(partition: PartitionLog, highWatermark: Int64)] = []
         let abortedTransactions: [FetchResponse.AbortedTransaction]? = request.isolationLevel == 1 ? [] : nil
-        for wanted in request.topics {
-            let topic = useIds ? broker.topics.topic(id: wanted.topicId) : broker.topics.topic(named: wanted.topic)
+        for wanted in plan.topics {
+            let topic = useIds ? broker.topics.topic(id: wanted.id) : broker.topics.topic(named: wanted.name)
             var partitions: [PartitionData] = []
             for fetch in wanted.partitions {
-                guard let topic, let partition = topic.partition(fetch.partition) else {
+                guard let topic, let partition = topic.partition(fetch.index) else {
                     let code: KafkaErrorCode = useIds && topic == nil ? .unknownTopicId : .unknownTopicOrPartition
-                    partitions.append(PartitionData(partitionIndex: fetch.partition, errorCode: code.rawValue, highWatermark: -1, records: nil))
+                    partitions.append(PartitionData(partitionIndex: fetch.index, errorCode: code.rawValue, highWatermark: -1, records: nil))
                     hasError = true
                     continue
                 }
-                let limit = min(remaining, Int(max(0, fetch.partitionMaxBytes)))
+                let limit = min(remaining, Int(max(0, fetch.maxBytes)))
                 do {
                     let read = try partition.readInPlace(from: fetch.fetchOffset, maxBytes: limit, minOneBatch: total == 0)
                     watermarks.append((partition, read.highWatermark))
@@ -101,7 +103,7 @@ struct FetchHandler: ApiHandler {
                     total += size
                     remaining = max(0, remaining - size)
                     partitions.append(PartitionData(
-                        partitionIndex: fetch.partition, errorCode: 0, highWatermark: read.highWatermark,
+                        partitionIndex: fetch.index, errorCode: 0, highWatermark: read.highWatermark,
                         lastStableOffset: read.highWatermark, logStartOffset: read.logStartOffset,
                         abortedTransactions: abortedTransactions, preferredReadReplica: -1, records: .bytes(read.records)
                     ))
@@ -110,16 +112,16 @@ struct FetchHandler: ApiHandler {
                     let (start, end) = partition.boundsInPlace
                     let code = KafkaErrorCode(storage: error)
                     if code == .kafkaStorageError {
-                        broker.logger.error("fetch failed", metadata: ["partition": "\(topic.name)-\(fetch.partition)", "error": "\(error)"])
+                        broker.logger.error("fetch failed", metadata: ["partition": "\(topic.name)-\(fetch.index)", "error": "\(error)"])
                     }
                     partitions.append(PartitionData(
-                        partitionIndex: fetch.partition, errorCode: code.rawValue, highWatermark: end,
+                        partitionIndex: fetch.index, errorCode: code.rawValue, highWatermark: end,
                         lastStableOffset: end, logStartOffset: start, abortedTransactions: abortedTransactions,
                         preferredReadReplica: -1, records: .empty
                     ))
                 }
             }
-            topics.append(.init(topic: wanted.topic, topicId: topic?.id ?? wanted.topicId, partitions: partitions))
+            topics.append(.init(topic: useIds ? "" : wanted.name, topicId: topic?.id ?? wanted.id, partitions: partitions))
         }
         return Read(
             response: FetchResponse(throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: topics), bytes: total,

@@ -12,6 +12,7 @@ public final class Broker: Sendable {
     public let groups: GroupCoordinator
     public let producerIds: ProducerIdAllocator
     public let logger: Logger
+    let fetchSessions: FetchSessionCache
     let clock: @Sendable () -> Int64
     private let inFlight = NIOLockedValueBox(0)
     private let shuttingDown = NIOLockedValueBox(false)
@@ -26,6 +27,7 @@ public final class Broker: Sendable {
         self.producerIds = producerIds
         self.logger = logger
         self.clock = clock
+        self.fetchSessions = FetchSessionCache(slots: config.maxIncrementalFetchSessionCacheSlots)
     }
 
     /// True once graceful shutdown began: long-poll fetches return at once.

@@ -2,7 +2,7 @@ import KafkaProtocol
 import Logging
 import NIOCore
 
-/// One client connection. Frames arrive from `KafkaFrameDecoder`; each request is handled
+/// One client connection. Frames arrive from `KafkaFrameAssembler`; each request is handled
 /// concurrently (a long-poll Fetch does not hold up the next request), but responses
 /// leave strictly in request order. Produce, and a Fetch that needs no wait, are handled in
 /// place on the event loop when no earlier request is still waiting for its ordered step

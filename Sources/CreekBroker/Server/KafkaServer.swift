@@ -3,7 +3,7 @@ public import NIOCore
 import NIOPosix
 
 /// The TCP listener: each accepted connection within the connection limits gets a frame
-/// decoder bounded by `socket.request.max.bytes` and a `ConnectionHandler`.
+/// assembler bounded by `socket.request.max.bytes` and a `ConnectionHandler`.
 public final class KafkaServer: Sendable {
     private let channel: any Channel
     private let connections: ConnectionRegistry
@@ -24,15 +24,15 @@ public final class KafkaServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             // Produce requests are often ~1 MiB: reading up to that in one system call (the
-            // allocator adapts back down for quiet connections) means fewer reads and fewer
-            // copies into the frame decoder's cumulation buffer than NIO's 64 KiB default.
+            // allocator adapts back down for quiet connections) means fewer reads, and more
+            // frames arrive whole in one read, which the frame assembler passes on uncopied.
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20))
             .childChannelInitializer { channel in
                 if connections.admit(channel) != nil {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maximumFrameLength: maxFrame)))
+                    try channel.pipeline.syncOperations.addHandler(KafkaFrameAssembler(maximumFrameLength: maxFrame))
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(broker: broker, maxInFlight: maxInFlight, maxInFlightBytes: maxInFlightBytes))
                 }
             }

@@ -58,7 +58,26 @@ private struct VarintCursor {
         self.end = end ?? bytes.count
     }
 
+    @inline(__always)
     mutating func unsigned(maxBytes: Int) -> UInt64? {
+        // Nearly every varint in a record (lengths, deltas, counts) is one or two bytes.
+        guard position < end else { return nil }
+        let first = bytes[position]
+        if first < 0x80 {
+            position += 1
+            return UInt64(first)
+        }
+        if position + 1 < end {
+            let second = bytes[position + 1]
+            if second < 0x80 {
+                position += 2
+                return UInt64(first & 0x7F) | UInt64(second) << 7
+            }
+        }
+        return unsignedMultiByte(maxBytes: maxBytes)
+    }
+
+    mutating func unsignedMultiByte(maxBytes: Int) -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         for index in 0..<maxBytes {
@@ -73,23 +92,27 @@ private struct VarintCursor {
         return nil
     }
 
+    @inline(__always)
     mutating func varint() -> Int32? {
         guard let raw = unsigned(maxBytes: 5), raw <= UInt64(UInt32.max) else { return nil }
         let value = UInt32(raw)
         return Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
     }
 
+    @inline(__always)
     mutating func varlong() -> Int64? {
         guard let raw = unsigned(maxBytes: 10) else { return nil }
         return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
     }
 
+    @inline(__always)
     mutating func skip(_ count: Int) -> Bool {
         guard count >= 0, position + count <= end else { return false }
         position += count
         return true
     }
 
+    @inline(__always)
     mutating func skipNullableBytes() -> Bool {
         guard let length = varint() else { return false }
         if length == -1 { return true }
