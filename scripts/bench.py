@@ -16,12 +16,16 @@ rotates each attempt, so all see the same machine), 3 runs each, medians:
   acks=all (default linger.ms=5; each run into a fresh topic after `sync`);
   consume the same sizes and partition counts from the start;
   end-to-end latency p50/p99 at 10,000 msgs/s for 10 s.
-Also: Creek's resident memory idle after start and at its peak, and the disk's write rate
-with fdatasync after each 1 MiB (what bounds acks=all produce of large records).
+Also: Creek's resident memory idle after start and at its peak; the disk's write rate with
+fdatasync after each 1 MiB (what bounds acks=all produce of large records) and without
+(the page-cache copy every on-disk broker pays, what bounds acks=1 produce of large
+records); and, for each produce row, the CPU seconds the load generator and the broker used
+per run, which shows when the two cores are saturated and by whom.
 Creek runs with its defaults: data on disk, `--flush acks-all`.
 Every process started here is stopped by PID; every loop is bounded.
 """
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -202,12 +206,22 @@ ROWS = [(size, partitions, acks) for size in (100, 1024) for partitions in (1, 8
 TOPICS = [f"{topic_name(s, p, a, r)}:{p}" for s, p, a in ROWS for r in range(REPEATS)] + ["latency:1"]
 
 
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def attempt(target, args, timeout):
+    """One load-generator run; adds the CPU seconds it and the broker used meanwhile."""
+    client_before, broker_before = children_cpu(), cpu_seconds(target.process.pid)
     try:
-        return parse(run(args, timeout=timeout).strip().splitlines()[-1])
+        outcome = parse(run(args, timeout=timeout).strip().splitlines()[-1])
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, ValueError) as error:
         print(f"    {target.name}: {' '.join(args[1:2])} failed: {str(error)[:120]}", flush=True)
-        return {"msgs_per_sec": 0.0, "mb_per_sec": 0.0, "failed": 1}
+        outcome = {"msgs_per_sec": 0.0, "mb_per_sec": 0.0, "failed": 1}
+    outcome["client_cpu"] = children_cpu() - client_before
+    outcome["broker_cpu"] = cpu_seconds(target.process.pid) - broker_before
+    return outcome
 
 
 def median(runs, key="msgs_per_sec"):
@@ -229,6 +243,9 @@ def measure(targets, load):
                                                           str(COUNTS[size]), str(size), acks], 900))
         for target in targets:
             results[target.name][("produce", size, partitions, acks)] = median(runs[target.name])
+            results[target.name][("cpu", size, partitions, acks)] = (
+                median(runs[target.name], "client_cpu"), median(runs[target.name], "broker_cpu"),
+                median(runs[target.name], "seconds"))
         print(f"  produce {size} B x {partitions}p acks={acks}: " + ", ".join(
             f"{t.name} {median(runs[t.name]):,.0f}" for t in targets), flush=True)
     for size in (100, 1024):
@@ -253,17 +270,19 @@ def measure(targets, load):
     return results
 
 
-def disk_fdatasync_rate(directory):
-    """MB/s writing 1 MiB blocks with fdatasync after each (how acks=all pays for durability)."""
+def disk_write_rate(directory, sync, blocks=256):
+    """MB/s writing 1 MiB blocks to a new file, with fdatasync after each when `sync` (how
+    acks=all pays for durability) or without (the page-cache copy alone)."""
     path = Path(directory) / "creek-bench-disk"
     block = os.urandom(1 << 20)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         start = time.monotonic()
-        for _ in range(256):
+        for _ in range(blocks):
             os.write(fd, block)
-            os.fdatasync(fd)
-        return 256 * len(block) / (time.monotonic() - start) / 1e6
+            if sync:
+                os.fdatasync(fd)
+        return blocks * len(block) / (time.monotonic() - start) / 1e6
     finally:
         os.close(fd)
         path.unlink()
@@ -294,6 +313,13 @@ def report(client, results, names):
         print(f"| {label} | {creek[key]:,.0f} | " + " | ".join(f"{v:,.0f}" for v in values) + " | " + " | ".join(
             ratio(creek[key], v) for v in values) + " |")
     print()
+    print("| produce row | wall s | client CPU s | broker CPU s | (per target, medians of the runs) |")
+    print("| --- | --- | --- | --- | --- |")
+    for size, partitions, acks in ROWS:
+        for name in names:
+            client_cpu, broker_cpu, seconds = results[name][("cpu", size, partitions, acks)]
+            print(f"| {size} B x {partitions}p acks={acks} | {seconds:.2f} | {client_cpu:.2f} | {broker_cpu:.2f} | {name} |")
+    print()
     print("| end-to-end at 10,000 msgs/s | p50 ms | p99 ms | Creek p99 / peer p99 |")
     print("| --- | --- | --- | --- |")
     for name in names:
@@ -310,7 +336,8 @@ def main():
     print(f"machine: {os.cpu_count()} cores, {run(['uname', '-m']).strip()}; counts: {COUNTS}; "
           f"{REPEATS} runs per row; latency {LATENCY_SECONDS} s at 10,000 msgs/s", flush=True)
     port = 29_000 + os.getpid() % 500
-    disk = disk_fdatasync_rate(tempfile.gettempdir())
+    disk = disk_write_rate(tempfile.gettempdir(), sync=True)
+    page_cache = disk_write_rate(tempfile.gettempdir(), sync=False, blocks=1024)
     summary = []
     for client in clients:
         load = loads[client]
@@ -343,7 +370,8 @@ def main():
     for client, idle, peak, cpu, wall in summary:
         print(f"Creek ({client} client run): resident memory idle after start {idle:.1f} MB, peak {peak:.1f} MB; "
               f"{cpu:.1f} CPU seconds over {wall:.0f} s")
-    print(f"disk: {disk:.0f} MB/s writing 1 MiB blocks with fdatasync after each (in {tempfile.gettempdir()})")
+    print(f"disk: {disk:.0f} MB/s writing 1 MiB blocks with fdatasync after each, {page_cache:.0f} MB/s "
+          f"without (page cache only), in {tempfile.gettempdir()}")
 
 
 if __name__ == "__main__":
