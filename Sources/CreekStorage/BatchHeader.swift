@@ -12,6 +12,7 @@ public struct BatchHeader: Hashable, Sendable {
     public var producerEpoch: Int16 = -1
     public var baseSequence: Int32 = -1
     public var isControl = false
+    public var isTransactional = false
 
     public init(position: Int, batch: RecordBatch) {
         self.position = position
@@ -23,6 +24,7 @@ public struct BatchHeader: Hashable, Sendable {
         self.producerEpoch = batch.producerEpoch
         self.baseSequence = batch.baseSequence
         self.isControl = batch.isControl
+        self.isTransactional = batch.isTransactional
     }
 
     /// Reads just the 61-byte header at the front of `bytes` (no CRC check).
@@ -52,6 +54,7 @@ public struct BatchHeader: Hashable, Sendable {
         self.producerEpoch = producerEpoch
         self.baseSequence = baseSequence
         self.isControl = attributes & 0x20 != 0
+        self.isTransactional = attributes & 0x10 != 0
     }
 
     /// The last sequence number the batch covers (sequences wrap after Int32.max).

@@ -13,6 +13,8 @@ public final class LogSegment {
     public let log: LogFile
     private let indexPath: String
     private let timeIndexPath: String
+    /// The aborted transactions whose abort marker is in this segment (`.txnindex`).
+    let transactions: TransactionIndex
     public private(set) var offsetIndex = OffsetIndex()
     public private(set) var timeIndex = TimeIndex()
     /// The offset after the last record in this segment.
@@ -59,6 +61,7 @@ public final class LogSegment {
         log = try LogFile(path: logPath, files: files)
         indexPath = directory + "/" + Self.fileName(baseOffset, ".index")
         timeIndexPath = directory + "/" + Self.fileName(baseOffset, ".timeindex")
+        transactions = try TransactionIndex(path: directory + "/" + Self.fileName(baseOffset, ".txnindex"), files: files)
         if isNew {
             // Created empty with the log so the segment's three files appear together.
             _ = try files.open(indexPath, create: true)
@@ -294,6 +297,7 @@ public final class LogSegment {
     /// Flushes the log and writes both indexes whole (at roll and at a clean shutdown).
     public func syncAll() throws(StorageError) {
         try log.sync()
+        try transactions.sync()
         guard indexesDirty else { return }
         try writeIndexFile(indexPath, offsetIndex.bytes)
         try writeIndexFile(timeIndexPath, timeIndex.bytes)
@@ -305,6 +309,7 @@ public final class LogSegment {
         try files.remove(log.path)
         try files.remove(indexPath)
         try files.remove(timeIndexPath)
+        try transactions.delete()
     }
 
     /// True when appending a batch whose last offset is `lastOffset` and `bytes` long

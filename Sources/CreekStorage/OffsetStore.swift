@@ -18,7 +18,7 @@ public struct CommittedOffset: Hashable, Sendable {
 }
 
 /// Durable committed offsets: an in-memory map backed by an append-only journal,
-/// `meta/offsets.journal`. Each record is `u32 length, u32 CRC-32C of the body, body`;
+/// `meta/offsets.journal`. Each record is framed by `JournalFraming`;
 /// the body is a kind byte (1 commit, 2 delete one partition, 3 delete a group), then the
 /// group, topic (u16-length UTF-8), partition i32, offset i64, leader epoch i32, metadata
 /// (i32 length, -1 null), commit time i64. Startup replays the journal and cuts it at the
@@ -207,18 +207,13 @@ public final class OffsetStore: Sendable {
             body.writeInteger(Int32(-1), endianness: .big)
         }
         body.writeInteger(record.value.commitTimestampMs, endianness: .big)
-        buffer.writeInteger(UInt32(body.readableBytes), endianness: .big)
-        buffer.writeInteger(CRC32C.checksum(body), endianness: .big)
-        buffer.writeImmutableBuffer(body)
+        JournalFraming.write(body, to: &buffer)
     }
 
     /// The next whole, CRC-valid record, or nil at the end or at a torn/corrupt one.
     static func readRecord(_ buffer: inout ByteBuffer) -> Record? {
         let start = buffer.readerIndex
-        guard let length = buffer.readInteger(endianness: .big, as: UInt32.self),
-              let crc = buffer.readInteger(endianness: .big, as: UInt32.self),
-              Int(length) <= buffer.readableBytes, var body = buffer.readSlice(length: Int(length)),
-              CRC32C.checksum(body) == crc,
+        guard var body = JournalFraming.next(&buffer),
               let kind = body.readInteger(as: UInt8.self),
               let groupLength = body.readInteger(endianness: .big, as: UInt16.self),
               let group = body.readString(length: Int(groupLength)),

@@ -21,13 +21,22 @@ extension PartitionLog {
     }
 
     /// `read(from:maxBytes:minOneBatch:)` on the calling thread.
-    public nonisolated func readInPlace(from offset: Int64, maxBytes: Int, minOneBatch: Bool) throws(StorageError) -> ReadResult {
-        try inPlace { log throws(StorageError) in try log.read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch) }
+    public nonisolated func readInPlace(
+        from offset: Int64, maxBytes: Int, minOneBatch: Bool, committedOnly: Bool = false
+    ) throws(StorageError) -> ReadResult {
+        try inPlace { log throws(StorageError) in
+            try log.read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch, committedOnly: committedOnly)
+        }
     }
 
     /// The log start offset and high watermark, read on the calling thread.
     public nonisolated var boundsInPlace: (logStart: Int64, highWatermark: Int64) {
         (try? inPlace { log in (log.logStartOffset, log.highWatermark) }) ?? (-1, -1)
+    }
+
+    /// The log start, last stable and high-watermark offsets, read on the calling thread.
+    public nonisolated var offsetsInPlace: (logStart: Int64, lastStable: Int64, highWatermark: Int64) {
+        (try? inPlace { log in (log.logStartOffset, log.lastStableOffset, log.highWatermark) }) ?? (-1, -1, -1)
     }
 
     /// Calls `done` once every record below `offset` is on stable storage — at once when it

@@ -7,8 +7,10 @@ extension PartitionLog {
     /// Idle time is counted in wall-clock time from the append (or from this restart for
     /// producers replayed from the log), not from the batches' own timestamps, so a producer
     /// that writes old timestamps keeps its state for `producer.id.expiration.ms`.
+    /// The transaction index of `recovered` (the segment validated after an unclean stop) is
+    /// rebuilt from the markers replayed in it.
     static func loadProducerState(
-        directory: String, segments: [LogSegment], nowMs: Int64, files: any FileOperations
+        directory: String, segments: [LogSegment], recovered: LogSegment?, nowMs: Int64, files: any FileOperations
     ) throws(StorageError) -> ProducerStateTable {
         var producers = ProducerStateTable()
         let end = segments.last?.nextOffset ?? 0
@@ -24,14 +26,16 @@ extension PartitionLog {
                 break
             }
         }
+        var rebuilt: [AbortedTransaction] = []
         for segment in segments where segment.nextOffset > from {
-            for header in try segment.headers(from: max(from, segment.baseOffset)) where header.producerId >= 0 && !header.isControl {
-                producers.record(
-                    producerId: header.producerId, epoch: header.producerEpoch, firstSequence: header.baseSequence,
-                    lastSequence: header.lastSequence, firstOffset: header.baseOffset, lastOffset: header.lastOffset,
-                    timestampMs: nowMs
-                )
+            for header in try segment.headers(from: max(from, segment.baseOffset)) {
+                if let aborted = try replay(header, in: segment, into: &producers, nowMs: nowMs), segment === recovered {
+                    rebuilt.append(aborted)
+                }
             }
+        }
+        if let recovered, from <= recovered.baseOffset {
+            try recovered.transactions.replace(with: rebuilt)
         }
         return producers
     }

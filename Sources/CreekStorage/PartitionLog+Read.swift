@@ -7,6 +7,9 @@ extension PartitionLog {
         public var records: ByteBuffer
         public var highWatermark: Int64
         public var logStartOffset: Int64
+        public var lastStableOffset: Int64
+        /// For a read_committed read: the aborted transactions overlapping what it returned.
+        public var abortedTransactions: [AbortedTransaction] = []
     }
 
     /// The offset up to which records are served: the log end, or — once the log is
@@ -16,19 +19,25 @@ extension PartitionLog {
     /// Reads whole batches starting with the one that holds `offset`, up to `maxBytes`;
     /// the first batch is returned even when larger (Kafka's rule) if `minOneBatch`.
     /// An offset equal to the high watermark yields no records; outside
-    /// [logStart, highWatermark] throws.
-    public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool) throws(StorageError) -> ReadResult {
-        let end = highWatermark
-        guard offset >= logStartOffset, offset <= end else {
-            throw .offsetOutOfRange(requested: offset, logStart: logStartOffset, logEnd: end)
+    /// [logStart, highWatermark] throws. With `committedOnly` (read_committed) nothing at or
+    /// past the last stable offset is returned, and the result names the aborted
+    /// transactions overlapping what is.
+    public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool, committedOnly: Bool = false) throws(StorageError) -> ReadResult {
+        let highWatermark = highWatermark
+        let stable = lastStableOffset
+        guard offset >= logStartOffset, offset <= highWatermark else {
+            throw .offsetOutOfRange(requested: offset, logStart: logStartOffset, logEnd: highWatermark)
         }
-        var result = ReadResult(records: ByteBuffer(), highWatermark: end, logStartOffset: logStartOffset)
+        let end = committedOnly ? stable : highWatermark
+        var result = ReadResult(records: ByteBuffer(), highWatermark: highWatermark, logStartOffset: logStartOffset, lastStableOffset: stable)
         guard offset < end, let index = segmentIndex(containing: offset) else { return result }
+        var lastReturned: Int64 = -1
         var remaining = maxBytes
         var first = true
         for segment in segments[index...] {
             guard var read = try segment.readBatches(from: offset, below: end, maxBytes: remaining, minOneBatch: first && minOneBatch) else { break }
             remaining -= read.bytes.readableBytes
+            lastReturned = read.lastOffset
             if first {
                 result.records = read.bytes
             } else {
@@ -37,6 +46,9 @@ extension PartitionLog {
             first = false
             // Continue into the next segment only if this one was exhausted.
             if !read.reachedEnd || remaining <= 0 { break }
+        }
+        if committedOnly && lastReturned >= offset {
+            result.abortedTransactions = abortedTransactions(from: offset, upTo: lastReturned + 1)
         }
         return result
     }

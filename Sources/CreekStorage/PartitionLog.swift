@@ -61,6 +61,7 @@ public actor PartitionLog {
             .filter { $0 >= 0 }
             .sorted()
         var opened: [LogSegment] = []
+        var recovered: LogSegment?
         for (index, base) in bases.enumerated() {
             // After an unclean stop only the newest segment can hold unsynced bytes:
             // older ones were fsynced when they rolled. Validate the newest in full.
@@ -75,7 +76,10 @@ public actor PartitionLog {
                 try files.syncDirectory(directory)
                 continue
             }
-            if validate { try segment.syncAll() }
+            if validate {
+                try segment.syncAll()
+                recovered = segment
+            }
             opened.append(segment)
         }
         if opened.isEmpty {
@@ -104,7 +108,10 @@ public actor PartitionLog {
         segments = opened
         logStartOffset = start
         flushedOffset = opened.last?.nextOffset ?? 0
-        producers = try Self.loadProducerState(directory: directory, segments: opened, nowMs: nowMs, files: files)
+        producers = try Self.loadProducerState(
+            directory: directory, segments: opened, recovered: recovered.flatMap { segment in opened.contains { $0 === segment } ? segment : nil },
+            nowMs: nowMs, files: files
+        )
     }
 
     // MARK: - Configuration
@@ -171,7 +178,7 @@ public actor PartitionLog {
                 case .accept:
                     table.record(producerId: batch.producerId, epoch: batch.producerEpoch, firstSequence: batch.baseSequence,
                                  lastSequence: lastSequence, firstOffset: next, lastOffset: next + Int64(batch.lastOffsetDelta),
-                                 timestampMs: nowMs)
+                                 timestampMs: nowMs, transactional: batch.isTransactional)
                 }
             }
             let ready = PreparedBatch(batch: batch, baseOffset: next, leaderEpoch: 0, logAppendTime: stamp)

@@ -3,8 +3,10 @@ public import KafkaProtocol
 /// Idempotent-producer state of one partition: for each producer id, its epoch and the
 /// sequence ranges and offsets of its last five batches (Kafka's limit of five in-flight
 /// requests per connection), so a retried batch is recognised and answered with its
-/// original offsets. Pure value; the partition log persists it in snapshots and rebuilds
-/// it from batch headers.
+/// original offsets; and, for a transactional producer, the offset of the first record of
+/// its open transaction, which holds the partition's last stable offset back until a
+/// marker ends it. Pure value; the partition log persists it in snapshots and rebuilds it
+/// from batch headers and markers.
 public struct ProducerStateTable: Hashable, Sendable {
     public static let cachedBatches = 5
 
@@ -19,6 +21,8 @@ public struct ProducerStateTable: Hashable, Sendable {
         public var epoch: Int16
         public var batches: [BatchRecord]
         public var lastTimestampMs: Int64
+        /// First offset of the producer's open transaction in this partition, if any.
+        public var currentTxnFirstOffset: Int64?
     }
 
     public enum Check: Hashable, Sendable {
@@ -54,22 +58,57 @@ public struct ProducerStateTable: Hashable, Sendable {
     /// Records an appended batch.
     public mutating func record(
         producerId: Int64, epoch: Int16, firstSequence: Int32, lastSequence: Int32,
-        firstOffset: Int64, lastOffset: Int64, timestampMs: Int64
+        firstOffset: Int64, lastOffset: Int64, timestampMs: Int64, transactional: Bool = false
     ) {
         var entry = producers[producerId] ?? Entry(epoch: epoch, batches: [], lastTimestampMs: timestampMs)
         if epoch != entry.epoch {
-            entry = Entry(epoch: epoch, batches: [], lastTimestampMs: timestampMs)
+            entry = Entry(epoch: epoch, batches: [], lastTimestampMs: timestampMs, currentTxnFirstOffset: entry.currentTxnFirstOffset)
         }
+        if transactional && entry.currentTxnFirstOffset == nil { entry.currentTxnFirstOffset = firstOffset }
         entry.batches.append(BatchRecord(firstSequence: firstSequence, lastSequence: lastSequence, firstOffset: firstOffset, lastOffset: lastOffset))
         if entry.batches.count > Self.cachedBatches { entry.batches.removeFirst(entry.batches.count - Self.cachedBatches) }
         entry.lastTimestampMs = max(entry.lastTimestampMs, timestampMs)
         producers[producerId] = entry
     }
 
-    /// Forgets producers idle since before `cutoffMs` (`producer.id.expiration.ms`).
+    /// Whether a transaction marker of `producerId` at `epoch` may be written: not from an
+    /// epoch older than the producer's (a fenced coordinator's late marker).
+    public func acceptsMarker(producerId: Int64, epoch: Int16) -> Bool {
+        guard let entry = producers[producerId] else { return true }
+        return epoch >= entry.epoch
+    }
+
+    /// Ends the producer's open transaction (a marker was written at `epoch`, at
+    /// `timestampMs`); returns the first offset it had, or nil when none was open.
+    @discardableResult
+    public mutating func endTransaction(producerId: Int64, epoch: Int16, timestampMs: Int64) -> Int64? {
+        var entry = producers[producerId] ?? Entry(epoch: epoch, batches: [], lastTimestampMs: timestampMs)
+        if epoch > entry.epoch {
+            entry = Entry(epoch: epoch, batches: [], lastTimestampMs: timestampMs, currentTxnFirstOffset: entry.currentTxnFirstOffset)
+        }
+        let first = entry.currentTxnFirstOffset
+        entry.currentTxnFirstOffset = nil
+        entry.lastTimestampMs = max(entry.lastTimestampMs, timestampMs)
+        producers[producerId] = entry
+        return first
+    }
+
+    /// The first offset of the oldest open transaction: the partition's last stable offset
+    /// (nil when no transaction is open, when it is the high watermark).
+    public var firstUnstableOffset: Int64? {
+        producers.values.compactMap(\.currentTxnFirstOffset).min()
+    }
+
+    /// Open transactions: producer id → first offset.
+    public var openTransactions: [Int64: Int64] {
+        producers.compactMapValues(\.currentTxnFirstOffset)
+    }
+
+    /// Forgets producers idle since before `cutoffMs` (`producer.id.expiration.ms`), never
+    /// one with an open transaction.
     public mutating func expire(idleBefore cutoffMs: Int64) -> Int {
         let before = producers.count
-        producers = producers.filter { $0.value.lastTimestampMs >= cutoffMs }
+        producers = producers.filter { $0.value.lastTimestampMs >= cutoffMs || $0.value.currentTxnFirstOffset != nil }
         return before - producers.count
     }
 

@@ -56,6 +56,13 @@ public struct BrokerConfig: Sendable, Hashable {
     public var groupMaxSize: Int32 = Int32.max
     public var offsetMetadataMaxBytes = 4096
     public var producerIdExpirationMs: Int64 = 86_400_000
+    /// Largest `transaction.timeout.ms` a transactional producer may ask for.
+    public var transactionMaxTimeoutMs: Int32 = 900_000
+    /// A transactional id with no transaction for this long is forgotten.
+    public var transactionalIdExpirationMs: Int64 = 604_800_000
+    /// How often timed-out transactions are looked for (Kafka's
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`; Creek default 1 s).
+    public var transactionAbortTimedOutCleanupIntervalMs: Int64 = 1000
 
     public init() {}
 
@@ -114,6 +121,10 @@ public struct BrokerConfig: Sendable, Hashable {
             let bytes = try Self.integer(name, value, min: -1, max: Int64(Int32.max))
             queuedMaxRequestBytes = bytes == -1 ? Int.max : Int(bytes)
         case "fetch.max.bytes": fetchMaxBytes = Int(try Self.integer(name, value, min: 1024, max: Int64(Int32.max)))
+        case "transaction.max.timeout.ms": transactionMaxTimeoutMs = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
+        case "transactional.id.expiration.ms": transactionalIdExpirationMs = try Self.integer(name, value, min: 1, max: Int64(Int32.max))
+        case "transaction.abort.timed.out.transaction.cleanup.interval.ms":
+            transactionAbortTimedOutCleanupIntervalMs = try Self.integer(name, value, min: 1, max: Int64(Int32.max))
         case "max.incremental.fetch.session.cache.slots":
             maxIncrementalFetchSessionCacheSlots = Int(try Self.integer(name, value, min: 0, max: Int64(Int32.max)))
         case "max.connections": maxConnections = Int(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
@@ -238,6 +249,9 @@ extension BrokerConfig {
             ("queued.max.request.bytes", queuedMaxRequestBytes == Int.max ? "-1" : String(queuedMaxRequestBytes), .long),
             ("fetch.max.bytes", String(fetchMaxBytes), .int),
             ("max.incremental.fetch.session.cache.slots", String(maxIncrementalFetchSessionCacheSlots), .int),
+            ("transaction.max.timeout.ms", String(transactionMaxTimeoutMs), .int),
+            ("transactional.id.expiration.ms", String(transactionalIdExpirationMs), .int),
+            ("transaction.abort.timed.out.transaction.cleanup.interval.ms", String(transactionAbortTimedOutCleanupIntervalMs), .int),
             ("max.connections", String(maxConnections), .int),
             ("max.connections.per.ip", String(maxConnectionsPerIp), .int),
             ("delete.topic.enable", String(deleteTopicEnable), .boolean),

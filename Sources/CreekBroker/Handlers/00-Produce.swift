@@ -15,8 +15,9 @@ import Logging
 /// Batches with a producer id are checked against the partition's producer state
 /// (`ProducerStateTable`): a retry of one of the producer's last five batches succeeds with
 /// its original offsets and appends nothing; a gap gets OUT_OF_ORDER_SEQUENCE_NUMBER; an old
-/// epoch INVALID_PRODUCER_EPOCH. Leaves out: transactional produce (INVALID_REQUEST until
-/// transactions exist).
+/// epoch INVALID_PRODUCER_EPOCH. Transactional batches open the producer's transaction in
+/// the partition (see `PartitionLog+Transactions`); as with Kafka's transaction protocol
+/// version 1, the broker does not check that the partition was added to the transaction.
 struct ProduceHandler: ApiHandler {
     static let versions: ClosedRange<Int16> = 0...11
     let broker: Broker
@@ -71,8 +72,6 @@ struct ProduceHandler: ApiHandler {
             failure = (.unsupportedForMessageFormat, "Produce v\(context.apiVersion) (message format v0/v1) is not supported; Creek accepts RecordBatch v2 from Produce v3 on.")
         } else if ![-1, 0, 1].contains(request.acks) {
             failure = (.invalidRequiredAcks, "acks must be -1, 0 or 1 (got \(request.acks)).")
-        } else if request.transactionalId != nil {
-            failure = (.invalidRequest, "Transactional produce is not supported yet.")
         } else {
             failure = nil
         }

@@ -84,7 +84,7 @@ struct FetchHandler: ApiHandler {
         var hasError = false
         var topics: [FetchResponse.FetchableTopicResponse] = []
         var watermarks: [(partition: PartitionLog, highWatermark: Int64)] = []
-        let abortedTransactions: [FetchResponse.AbortedTransaction]? = request.isolationLevel == 1 ? [] : nil
+        let committedOnly = request.isolationLevel == 1
         for wanted in plan.topics {
             let topic = useIds ? broker.topics.topic(id: wanted.id) : broker.topics.topic(named: wanted.name)
             var partitions: [PartitionData] = []
@@ -97,26 +97,31 @@ struct FetchHandler: ApiHandler {
                 }
                 let limit = min(remaining, Int(max(0, fetch.maxBytes)))
                 do {
-                    let read = try partition.readInPlace(from: fetch.fetchOffset, maxBytes: limit, minOneBatch: total == 0)
+                    let read = try partition.readInPlace(
+                        from: fetch.fetchOffset, maxBytes: limit, minOneBatch: total == 0, committedOnly: committedOnly
+                    )
                     watermarks.append((partition, read.highWatermark))
                     let size = read.records.readableBytes
                     total += size
                     remaining = max(0, remaining - size)
                     partitions.append(PartitionData(
                         partitionIndex: fetch.index, errorCode: 0, highWatermark: read.highWatermark,
-                        lastStableOffset: read.highWatermark, logStartOffset: read.logStartOffset,
-                        abortedTransactions: abortedTransactions, preferredReadReplica: -1, records: .bytes(read.records)
+                        lastStableOffset: read.lastStableOffset, logStartOffset: read.logStartOffset,
+                        abortedTransactions: committedOnly ? read.abortedTransactions.map {
+                            FetchResponse.AbortedTransaction(producerId: $0.producerId, firstOffset: $0.firstOffset)
+                        } : nil,
+                        preferredReadReplica: -1, records: .bytes(read.records)
                     ))
                 } catch let error {
                     hasError = true
-                    let (start, end) = partition.boundsInPlace
+                    let (start, stable, end) = partition.offsetsInPlace
                     let code = KafkaErrorCode(storage: error)
                     if code == .kafkaStorageError {
                         broker.logger.error("fetch failed", metadata: ["partition": "\(topic.name)-\(fetch.index)", "error": "\(error)"])
                     }
                     partitions.append(PartitionData(
                         partitionIndex: fetch.index, errorCode: code.rawValue, highWatermark: end,
-                        lastStableOffset: end, logStartOffset: start, abortedTransactions: abortedTransactions,
+                        lastStableOffset: stable, logStartOffset: start, abortedTransactions: committedOnly ? [] : nil,
                         preferredReadReplica: -1, records: .empty
                     ))
                 }

@@ -2,7 +2,8 @@ import CreekStorage
 import KafkaProtocol
 
 /// ListOffsets (key 2), v0-10. Special timestamps: -2 earliest (log start), -1 latest
-/// (log end = high watermark = last stable offset on one node), -3 the record with the
+/// (the high watermark; with isolation level 1, read_committed, the last stable offset —
+/// the first offset of the oldest open transaction), -3 the record with the
 /// largest timestamp (KIP-734), -4 earliest local and -5 earliest tiered (both the log
 /// start: there is no tiered storage). Other timestamps find the first record at or after
 /// them through the time index. v0 answers in `old_style_offsets`.
@@ -27,7 +28,7 @@ struct ListOffsetsHandler: ApiHandler {
                     case -2, -4, -5:
                         answer.offset = await partition.logStartOffset
                     case -1:
-                        answer.offset = await partition.highWatermark
+                        answer.offset = request.isolationLevel == 1 ? await partition.lastStableOffset : await partition.highWatermark
                     case -3:
                         if let found = try await partition.maxTimestampOffset() {
                             answer.offset = found.offset

@@ -3,7 +3,9 @@ import KafkaProtocol
 
 /// OffsetFetch (key 9), v0-9: one group before v8, several from v8; a null topic list
 /// means every partition the group has committed. A partition without a commit answers
-/// offset -1. `require_stable` is accepted (there are no pending transactional offsets).
+/// offset -1. With `require_stable` (v7+), a partition whose offset an open transaction is
+/// about to change answers UNSTABLE_OFFSET_COMMIT (the client retries until it commits or
+/// aborts).
 struct OffsetFetchHandler: ApiHandler {
     static let versions: ClosedRange<Int16> = 0...9
     let broker: Broker
@@ -15,13 +17,16 @@ struct OffsetFetchHandler: ApiHandler {
             let groups = request.groups.map { group in
                 OffsetFetchResponse.OffsetFetchResponseGroup(
                     groupId: group.groupId,
-                    topics: answer(group: group.groupId, topics: group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } })
+                    topics: answer(group: group.groupId, topics: group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }, requireStable: request.requireStable)
                         .map { .init(name: $0.name, partitions: $0.partitions) }
                 )
             }
             return OffsetFetchResponse(throttleTimeMs: 0, groups: groups)
         }
-        let topics = answer(group: request.groupId, topics: request.topics.map { $0.map { ($0.name, $0.partitionIndexes) } })
+        let topics = answer(
+            group: request.groupId, topics: request.topics.map { $0.map { ($0.name, $0.partitionIndexes) } },
+            requireStable: context.apiVersion >= 7 && request.requireStable
+        )
         return OffsetFetchResponse(
             throttleTimeMs: 0,
             topics: topics.map { topic in
@@ -34,12 +39,18 @@ struct OffsetFetchHandler: ApiHandler {
         )
     }
 
-    private func answer(group: String, topics wanted: [(String, [Int32])]?) -> [(name: String, partitions: [Partition])] {
+    private func answer(group: String, topics wanted: [(String, [Int32])]?, requireStable: Bool) -> [(name: String, partitions: [Partition])] {
         let committed = broker.groups.offsets.offsets(group: group)
         let targets = wanted ?? committed.keys.sorted().map { name in (name, (committed[name] ?? [:]).keys.sorted()) }
         return targets.map { name, indexes in
             (name, indexes.map { index in
                 let value = committed[name]?[index]
+                if requireStable && broker.transactions.hasPendingOffsets(group: group, topic: name, partition: index) {
+                    return Partition(
+                        partitionIndex: index, committedOffset: -1, committedLeaderEpoch: -1, metadata: "",
+                        errorCode: KafkaErrorCode.unstableOffsetCommit.rawValue
+                    )
+                }
                 return Partition(
                     partitionIndex: index, committedOffset: value?.offset ?? -1,
                     committedLeaderEpoch: value?.leaderEpoch ?? -1, metadata: value?.metadata ?? "", errorCode: 0

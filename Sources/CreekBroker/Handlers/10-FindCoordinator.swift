@@ -1,7 +1,7 @@
 import KafkaProtocol
 
-/// FindCoordinator (key 10), v0-6: this broker coordinates every consumer group. A
-/// transaction key (key type 1) gets COORDINATOR_NOT_AVAILABLE until transactions exist.
+/// FindCoordinator (key 10), v0-6: this broker coordinates every consumer group and every
+/// transactional id (key type 1); other key types get INVALID_REQUEST.
 /// v0-3 answer one key; v4+ a batch. The range includes v0 because librdkafka 2.0.2 looks
 /// for a group coordinator only when it does.
 struct FindCoordinatorHandler: ApiHandler {
@@ -10,19 +10,19 @@ struct FindCoordinatorHandler: ApiHandler {
 
     func handle(_ request: FindCoordinatorRequest, context: RequestContext) async -> FindCoordinatorResponse? {
         let node = broker.node
-        let unsupported = "Creek does not coordinate transactions yet."
+        let refusal: KafkaErrorCode? = request.keyType == 0 || request.keyType == 1 ? nil : .invalidRequest
         if context.apiVersion < 4 {
-            if request.keyType == 1 {
-                return FindCoordinatorResponse(errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue, errorMessage: unsupported,
+            if let refusal {
+                return FindCoordinatorResponse(errorCode: refusal.rawValue, errorMessage: "Unknown coordinator key type \(request.keyType).",
                                                nodeId: -1, host: "", port: -1)
             }
             return FindCoordinatorResponse(errorCode: 0, errorMessage: nil, nodeId: node.id, host: node.host, port: node.port)
         }
         let coordinators = request.coordinatorKeys.map { key in
-            request.keyType == 1
-                ? FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1,
-                                                     errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue, errorMessage: unsupported)
-                : FindCoordinatorResponse.Coordinator(key: key, nodeId: node.id, host: node.host, port: node.port, errorCode: 0)
+            refusal.map {
+                FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1, errorCode: $0.rawValue,
+                                                    errorMessage: "Unknown coordinator key type \(request.keyType).")
+            } ?? FindCoordinatorResponse.Coordinator(key: key, nodeId: node.id, host: node.host, port: node.port, errorCode: 0)
         }
         return FindCoordinatorResponse(coordinators: coordinators)
     }

@@ -1,18 +1,24 @@
 import KafkaProtocol
 
-/// InitProducerId (key 22), v0-5, for idempotent producers: a new producer id with epoch 0;
+/// InitProducerId (key 22), v0-5. For idempotent producers: a new producer id with epoch 0;
 /// with an existing id and epoch (v3+, KIP-360) the same id with the epoch bumped (a new id
-/// when the epoch would overflow). A transactional id gets
-/// TRANSACTIONAL_ID_AUTHORIZATION_FAILED: transactions are not implemented yet.
+/// when the epoch would overflow). With a transactional id the transaction coordinator
+/// answers (`TransactionCoordinator.initProducerId`); a fenced caller gets
+/// INVALID_PRODUCER_EPOCH before v4 and PRODUCER_FENCED from v4.
 struct InitProducerIdHandler: ApiHandler {
     static let versions: ClosedRange<Int16> = 0...5
     let broker: Broker
 
     func handle(_ request: InitProducerIdRequest, context: RequestContext) async -> InitProducerIdResponse? {
         if let transactionalId = request.transactionalId, !transactionalId.isEmpty {
-            broker.logger.notice("refused a transactional producer: transactions are not supported yet",
-                                 metadata: ["transactionalId": "\(transactionalId)"])
-            return InitProducerIdResponse(errorCode: KafkaErrorCode.transactionalIdAuthorizationFailed.rawValue, producerId: -1, producerEpoch: -1)
+            let caller = request.producerId >= 0 ? TransactionCoordinator.Caller(
+                producerId: request.producerId, producerEpoch: request.producerEpoch,
+                fenced: context.apiVersion >= 4 ? .producerFenced : .invalidProducerEpoch
+            ) : nil
+            let (code, producerId, epoch) = await broker.transactions.initProducerId(
+                transactionalId: transactionalId, timeoutMs: request.transactionTimeoutMs, caller: caller
+            )
+            return InitProducerIdResponse(errorCode: code.rawValue, producerId: producerId, producerEpoch: epoch)
         }
         do {
             if request.producerId >= 0, request.producerEpoch >= 0, request.producerEpoch < Int16.max - 1 {

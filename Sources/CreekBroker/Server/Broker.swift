@@ -11,6 +11,7 @@ public final class Broker: Sendable {
     public let topics: TopicRegistry
     public let groups: GroupCoordinator
     public let producerIds: ProducerIdAllocator
+    public let transactions: TransactionCoordinator
     public let logger: Logger
     let fetchSessions: FetchSessionCache
     let clock: @Sendable () -> Int64
@@ -19,12 +20,17 @@ public final class Broker: Sendable {
 
     public init(
         config: BrokerConfig, topics: TopicRegistry, groups: GroupCoordinator, producerIds: ProducerIdAllocator,
-        logger: Logger, clock: @escaping @Sendable () -> Int64
+        transactionState: TransactionStateStore, logger: Logger, clock: @escaping @Sendable () -> Int64
     ) {
         self.config = config
         self.topics = topics
         self.groups = groups
         self.producerIds = producerIds
+        self.transactions = TransactionCoordinator(
+            store: transactionState, topics: topics, offsets: groups.offsets, producerIds: producerIds,
+            maxTimeoutMs: config.transactionMaxTimeoutMs, idExpirationMs: config.transactionalIdExpirationMs,
+            logger: logger, clock: clock
+        )
         self.logger = logger
         self.clock = clock
         self.fetchSessions = FetchSessionCache(slots: config.maxIncrementalFetchSessionCacheSlots)

@@ -5,7 +5,7 @@ extension Broker {
     /// Opens a data directory and builds the broker on it: consumes the clean-shutdown
     /// marker (its absence means the last stop was a crash, so every partition's newest
     /// segment is validated), opens the topics, the committed offsets and the producer-id
-    /// allocator. The one place the command line, tests and an embedding program start from.
+    /// allocator and the transaction coordinator's state. The one place the command line, tests and an embedding program start from.
     public static func open(
         config: BrokerConfig, files: any FileOperations = PosixFileOperations(), logger: Logger,
         clock: @escaping @Sendable () -> Int64
@@ -19,7 +19,11 @@ extension Broker {
         let offsets = try OffsetStore(dataDirectory: config.dataDirectory, files: files)
         let groups = GroupCoordinator(settings: config.groupSettings, offsets: offsets, logger: logger, clock: clock)
         let producerIds = try ProducerIdAllocator(dataDirectory: config.dataDirectory, files: files)
-        return Broker(config: config, topics: topics, groups: groups, producerIds: producerIds, logger: logger, clock: clock)
+        let transactionState = try TransactionStateStore(dataDirectory: config.dataDirectory, files: files)
+        return Broker(
+            config: config, topics: topics, groups: groups, producerIds: producerIds, transactionState: transactionState,
+            logger: logger, clock: clock
+        )
     }
 
     /// The last step of a graceful shutdown, after requests have drained: fsyncs every

@@ -37,6 +37,10 @@ extension Broker {
         .deleteTopics: Route(DeleteTopicsHandler.self) { DeleteTopicsHandler(broker: $0) },
         .deleteRecords: Route(DeleteRecordsHandler.self) { DeleteRecordsHandler(broker: $0) },
         .initProducerId: Route(InitProducerIdHandler.self) { InitProducerIdHandler(broker: $0) },
+        .addPartitionsToTxn: Route(AddPartitionsToTxnHandler.self) { AddPartitionsToTxnHandler(broker: $0) },
+        .addOffsetsToTxn: Route(AddOffsetsToTxnHandler.self) { AddOffsetsToTxnHandler(broker: $0) },
+        .endTxn: Route(EndTxnHandler.self) { EndTxnHandler(broker: $0) },
+        .txnOffsetCommit: Route(TxnOffsetCommitHandler.self) { TxnOffsetCommitHandler(broker: $0) },
         .offsetForLeaderEpoch: Route(OffsetForLeaderEpochHandler.self) { OffsetForLeaderEpochHandler(broker: $0) },
         .describeConfigs: Route(DescribeConfigsHandler.self) { DescribeConfigsHandler(broker: $0) },
         .alterConfigs: Route(AlterConfigsHandler.self) { AlterConfigsHandler(broker: $0) },
@@ -44,6 +48,9 @@ extension Broker {
         .deleteGroups: Route(DeleteGroupsHandler.self) { DeleteGroupsHandler(broker: $0) },
         .incrementalAlterConfigs: Route(IncrementalAlterConfigsHandler.self) { IncrementalAlterConfigsHandler(broker: $0) },
         .offsetDelete: Route(OffsetDeleteHandler.self) { OffsetDeleteHandler(broker: $0) },
+        .describeProducers: Route(DescribeProducersHandler.self) { DescribeProducersHandler(broker: $0) },
+        .describeTransactions: Route(DescribeTransactionsHandler.self) { DescribeTransactionsHandler(broker: $0) },
+        .listTransactions: Route(ListTransactionsHandler.self) { ListTransactionsHandler(broker: $0) },
         .describeCluster: Route(DescribeClusterHandler.self) { DescribeClusterHandler(broker: $0) },
     ]
 

@@ -20,10 +20,13 @@ public final class BrokerService: Service, Sendable {
     }
 
     public func run() async throws {
+        // Transactions decided before the last stop get their markers before clients come.
+        await broker.transactions.recover()
         let server = try await KafkaServer.start(broker: broker, group: group)
         onReady(server.localAddress)
         await withDiscardingTaskGroup { tasks in
             tasks.addTask { await self.retentionLoop() }
+            tasks.addTask { await self.transactionLoop() }
             tasks.addTask { await self.offsetExpiryLoop() }
             if broker.config.flush == .os {
                 tasks.addTask { await self.flushLoop() }
@@ -43,6 +46,17 @@ public final class BrokerService: Service, Sendable {
             broker.logger.notice("shut down cleanly")
         } else {
             broker.logger.critical("shut down with storage failures: the next start runs recovery")
+        }
+    }
+
+    /// Aborts timed-out transactions and retries unfinished ones
+    /// (`transaction.abort.timed.out.transaction.cleanup.interval.ms`).
+    private func transactionLoop() async {
+        let interval = Duration.milliseconds(broker.config.transactionAbortTimedOutCleanupIntervalMs)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { return }
+            await broker.transactions.tick()
         }
     }
 

@@ -10,6 +10,8 @@ public struct RecordBatchBuilder: Sendable {
     public var producerEpoch: Int16 = -1
     public var baseSequence: Int32 = -1
     public var isTransactional = false
+    /// A control batch (transaction marker); its one record is the marker.
+    public var isControl = false
     public var timestampType: RecordBatch.TimestampType = .createTime
 
     /// A record to write: offset and timestamp deltas are computed by the builder.
@@ -61,6 +63,7 @@ public struct RecordBatchBuilder: Sendable {
         var attributes: Int16 = 0
         if timestampType == .logAppendTime { attributes |= 0x08 }
         if isTransactional { attributes |= 0x10 }
+        if isControl { attributes |= 0x20 }
         var batch = ByteBuffer()
         batch.reserveCapacity(RecordBatch.headerSize + body.readableBytes)
         batch.writeInteger(baseOffset, endianness: .big)
