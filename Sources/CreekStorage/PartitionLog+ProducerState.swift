@@ -8,7 +8,8 @@ extension PartitionLog {
     /// producers replayed from the log), not from the batches' own timestamps, so a producer
     /// that writes old timestamps keeps its state for `producer.id.expiration.ms`.
     /// The transaction index of `recovered` (the segment validated after an unclean stop) is
-    /// rebuilt from the markers replayed in it.
+    /// rebuilt: its entries before the snapshot (durable when the snapshot was written) and
+    /// the aborts replayed after it.
     static func loadProducerState(
         directory: String, segments: [LogSegment], recovered: LogSegment?, nowMs: Int64, files: any FileOperations
     ) throws(StorageError) -> ProducerStateTable {
@@ -34,8 +35,11 @@ extension PartitionLog {
                 }
             }
         }
-        if let recovered, from <= recovered.baseOffset {
-            try recovered.transactions.replace(with: rebuilt)
+        if let recovered {
+            // Entries for markers before the snapshot were fsynced before it was written
+            // (see `snapshotBeforeDeletion` and `roll`); the rest come from the replay.
+            let kept = recovered.transactions.entries.filter { $0.lastOffset < from }
+            try recovered.transactions.replace(with: kept + rebuilt)
         }
         return producers
     }

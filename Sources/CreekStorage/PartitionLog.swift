@@ -96,6 +96,11 @@ public actor PartitionLog {
                 // as Kafka does, empty the log and continue at the start, so offsets below
                 // it are never handed out again.
                 for segment in opened { try segment.delete() }
+                // The producer state those segments built is gone with them: open
+                // transactions there must not pin the last stable offset.
+                for name in try files.list(directory) where name.hasSuffix(".snapshot") {
+                    try files.remove(directory + "/" + name)
+                }
                 try files.syncDirectory(directory)
                 opened = [try LogSegment(
                     directory: directory, baseOffset: value, indexIntervalBytes: config.indexIntervalBytes, recover: false,

@@ -64,13 +64,17 @@ public actor TransactionCoordinator {
         return await body()
     }
 
-    /// Stores `metadata` durably. Returns false (after logging) when the store failed.
+    /// Stores `metadata` durably. Returns false (after logging) when the store failed; the
+    /// id's state is then what it was before, so no later request builds on a change that
+    /// may not have reached the disk.
     func persist(_ metadata: TransactionMetadata) async -> Bool {
+        let previous = store.get(metadata.transactionalId)
         do {
             try store.put(metadata)
             try await store.sync()
             return true
         } catch {
+            store.restore(previous, for: metadata.transactionalId)
             logger.error("transaction state not stored", metadata: ["transactionalId": "\(metadata.transactionalId)", "error": "\(error)"])
             return false
         }

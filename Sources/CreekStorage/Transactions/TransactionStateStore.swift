@@ -66,6 +66,13 @@ public final class TransactionStateStore: Sendable {
         try write(TransactionRecord(id: transactionalId, metadata: nil))
     }
 
+    /// Puts back what `get` answers for an id after a `put` whose `sync` failed, so
+    /// nothing acts on a state that may not be on disk. The journal itself is offline
+    /// then; which record a restart finds is whichever the disk kept.
+    public func restore(_ metadata: TransactionMetadata?, for transactionalId: String) {
+        state.withLockedValue { $0.transactions[transactionalId] = metadata }
+    }
+
     /// Waits until everything put so far is on stable storage. A failed fsync takes the
     /// store offline: nothing more is accepted.
     public func sync() async throws(StorageError) {

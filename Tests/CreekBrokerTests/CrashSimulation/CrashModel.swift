@@ -41,7 +41,21 @@ struct CrashModel {
         var pending: Pending?
     }
 
+    /// A transaction the runner has open (see `CrashRunner+Transactions`).
+    struct OpenTransaction {
+        var tag: Int
+        var producerId: Int64
+        var epoch: Int16
+        var nextSequence: [String: Int32] = [:]
+        var batches = 0
+        var failedSend = false
+    }
+
     var topics: [String: Topic] = [:]
+    /// Open transactions by transactional id.
+    var openTransactions: [String: OpenTransaction] = [:]
+    /// Acknowledged EndTxn outcomes by transaction tag: true commit, false abort.
+    var transactionOutcomes: [Int: Bool] = [:]
     /// Topics whose deletion was acknowledged: must not come back.
     var deleted: Set<String> = []
     /// Topics whose deletion failed part-way: they may be gone.

@@ -47,6 +47,7 @@ extension CrashRunner {
         model.maybeDeleted.removeAll()
         await verifyIdempotentRetries()
         verifyCommits()
+        await verifyTransactions()
     }
 
     private func verify(_ log: PartitionLog, _ expected: CrashModel.Partition) async -> CrashModel.Partition {
@@ -56,13 +57,16 @@ extension CrashRunner {
         if start < expected.acknowledgedLogStart {
             fail("\(label): log start \(start) is before the acknowledged DeleteRecords offset \(expected.acknowledgedLogStart)")
         }
-        var stored: [(base: Int64, last: Int64, body: [UInt8])] = []
+        var stored: [(base: Int64, last: Int64, body: [UInt8], isControl: Bool)] = []
         do {
             let read = try await log.read(from: start, maxBytes: Int.max, minOneBatch: true)
             var buffer = read.records
             while let batch = try RecordBatch.next(from: &buffer) {
                 try batch.validate()
-                stored.append((batch.baseOffset, batch.lastOffset, CrashModel.body(of: batch)))
+                if batch.isControl && TransactionMarker(controlBatch: batch) == nil {
+                    fail("\(label): control batch at \(batch.baseOffset) is not a transaction marker")
+                }
+                stored.append((batch.baseOffset, batch.lastOffset, CrashModel.body(of: batch), batch.isControl))
             }
         } catch {
             fail("\(label): reading [\(start), \(end)) after recovery failed: \(error)")
@@ -74,10 +78,14 @@ extension CrashRunner {
         for batch in stored {
             if let next, batch.base != next { fail("\(label): batch at \(batch.base) follows one ending at \(next - 1)") }
             next = batch.last + 1
-            if !seen.insert(batch.body).inserted { fail("\(label): a batch is stored twice (again at \(batch.base))") }
+            if !batch.isControl && !seen.insert(batch.body).inserted { fail("\(label): a batch is stored twice (again at \(batch.base))") }
+            if batch.isControl {
+                // A marker the coordinator wrote: not sent by the runner, kept as written.
+                after.sent.insert(batch.body)
+            }
             if let written = expected.written[batch.base], written.body != batch.body {
                 fail("\(label): offset \(batch.base) holds other bytes than were acknowledged there")
-            } else if !expected.sent.contains(batch.body) {
+            } else if !batch.isControl && !expected.sent.contains(batch.body) {
                 fail("\(label): offset \(batch.base) holds a batch that was never sent to this partition")
             }
             let sent = expected.written[batch.base] ?? .init(body: batch.body, producerId: -1, baseSequence: -1)
@@ -114,7 +122,9 @@ extension CrashRunner {
         for (name, topic) in model.topics {
             for (index, partition) in topic.partitions.enumerated() {
                 var newest: [Int64: (Int64, CrashModel.Sent)] = [:]
-                for (base, sent) in partition.durable where sent.producerId >= 0 {
+                // Transactional producers are left out: their epochs move with every
+                // InitProducerId, which fences a resend of an older transaction's batch.
+                for (base, sent) in partition.durable where sent.producerId >= 0 && !sent.isTransactional {
                     if let current = newest[sent.producerId], current.0 > base { continue }
                     newest[sent.producerId] = (base, sent)
                 }
@@ -156,6 +166,9 @@ extension CrashRunner {
 }
 
 extension CrashModel.Sent {
+    /// The batch's transactional attribute (bit 4 of the attributes, body bytes 5..6).
+    var isTransactional: Bool { body.count >= 7 && body[6] & 0x10 != 0 }
+
     /// The batch's lastOffsetDelta (bytes 23..26 of the batch, 7..10 of the body).
     var lastOffsetDelta: Int32 {
         guard body.count >= 11 else { return 0 }

@@ -3,13 +3,15 @@ import CreekSimulation
 import CreekStorage
 import KafkaProtocol
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Drives a broker on a `SimulatedFileSystem` with a seeded random workload — produce
-/// (plain and idempotent, every acks level), idempotent retries, fetch, segment rolls,
+/// (plain, idempotent and transactional, every acks level), commits and aborts of
+/// transactions, idempotent retries, fetch, segment rolls,
 /// retention, DeleteRecords, topic create/delete, offset commits, failed fsyncs, a full
 /// disk — cuts the power at random file operations, reopens, and checks the storage
 /// promises after every recovery (see `verify`). Returns the failures found.
@@ -21,7 +23,12 @@ final class CrashRunner {
     let policy: BrokerConfig.FlushPolicy
     let segmentBytes: Int
     var broker: Broker?
-    var now: Int64 = 1_700_000_000_000
+    /// The broker's clock: the runner moves it; the broker reads it.
+    let clockValue = NIOLockedValueBox<Int64>(1_700_000_000_000)
+    var now: Int64 {
+        get { clockValue.withLockedValue { $0 } }
+        set { clockValue.withLockedValue { $0 = newValue } }
+    }
     var counter = 0
     var failures: [String] = []
     var trace: [String] = []
@@ -50,17 +57,17 @@ final class CrashRunner {
 
     func note(_ line: String) {
         trace.append(line)
-        if trace.count > 60 { trace.removeFirst(trace.count - 60) }
+        if trace.count > 600 { trace.removeFirst(trace.count - 600) }
     }
 
     func fail(_ message: String) {
-        failures.append("seed \(seed) (policy \(policy.rawValue), segment.bytes \(segmentBytes)): \(message)\n  last steps:\n    " + trace.suffix(25).joined(separator: "\n    "))
+        failures.append("seed \(seed) (policy \(policy.rawValue), segment.bytes \(segmentBytes)): \(message)\n  last steps:\n    " + trace.suffix(getenv("CREEK_CRASH_TRACE").flatMap { Int(String(cString: $0)) } ?? 25).joined(separator: "\n    "))
     }
 
     func open() throws {
         // Injected faults make the broker log loudly by design; the runner checks outcomes.
         let logger = Logger(label: "crash-sim", factory: { _ in SwiftLogNoOpLogHandler() })
-        broker = try Broker.open(config: config, files: files, logger: logger, clock: { [now] in now })
+        broker = try Broker.open(config: config, files: files, logger: logger, clock: { [clockValue] in clockValue.withLockedValue { $0 } })
     }
 
     /// Runs `cycles` crash points. Returns how many crashes were checked.
@@ -106,7 +113,8 @@ final class CrashRunner {
     func step() async {
         let roll = Int.random(in: 0..<100, using: &random)
         switch roll {
-        case 0..<38: await produce()
+        case 0..<30: await produce()
+        case 30..<38: await transactionStep()
         case 38..<45: await retryPending()
         case 45..<52: await fetchCheck()
         case 52..<56: await retention()
