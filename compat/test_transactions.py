@@ -230,3 +230,60 @@ def test_transactions_survive_a_restart(creek):
     again = transactional_producer(creek.bootstrap, "durable-writer")
     produce_in_transaction(again, "durable", 1, "more", 2, commit=True)
     assert read_confluent(creek.bootstrap, "durable", 1, "read_committed", 7)[-2:] == ["more-0-0", "more-0-1"]
+
+
+def kafka_python_transactions(bootstrap, topic, rounds):
+    from kafka import KafkaProducer
+    producer = KafkaProducer(bootstrap_servers=bootstrap, transactional_id="kp-writer")
+    producer.init_transactions()
+    for prefix, count, commit in rounds:
+        producer.begin_transaction()
+        for i in range(count):
+            for partition in range(2):
+                producer.send(topic, value=f"{prefix}-{partition}-{i}".encode(), partition=partition)
+        producer.flush()
+        if commit:
+            producer.commit_transaction()
+        else:
+            producer.abort_transaction()
+    producer.close()
+
+
+def aiokafka_transactions(bootstrap, topic, rounds):
+    from aiokafka import AIOKafkaProducer
+
+    async def run():
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id="aio-writer")
+        await producer.start()
+        try:
+            for prefix, count, commit in rounds:
+                await producer.begin_transaction()
+                for i in range(count):
+                    for partition in range(2):
+                        await producer.send(topic, value=f"{prefix}-{partition}-{i}".encode(), partition=partition)
+                if commit:
+                    await producer.commit_transaction()
+                else:
+                    await producer.abort_transaction()
+        finally:
+            await producer.stop()
+
+    asyncio.run(run())
+
+
+def confluent_transactions(bootstrap, topic, rounds):
+    producer = transactional_producer(bootstrap, "cf-writer")
+    for prefix, count, commit in rounds:
+        produce_in_transaction(producer, topic, 2, prefix, count, commit)
+
+
+WRITERS = {"confluent": confluent_transactions, "kafka-python": kafka_python_transactions, "aiokafka": aiokafka_transactions}
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_each_client_as_transactional_producer(creek, writer):
+    create_topic(creek.bootstrap, "writers", 2)
+    WRITERS[writer](creek.bootstrap, "writers", [("kept", 10, True), ("dropped", 10, False), ("also", 5, True)])
+    expected = sorted([f"kept-{p}-{i}" for p in range(2) for i in range(10)] + [f"also-{p}-{i}" for p in range(2) for i in range(5)])
+    for reader in sorted(READERS):
+        assert sorted(READERS[reader](creek.bootstrap, "writers", 2, "read_committed", 30)) == expected, reader
