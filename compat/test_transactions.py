@@ -287,3 +287,39 @@ def test_each_client_as_transactional_producer(creek, writer):
     expected = sorted([f"kept-{p}-{i}" for p in range(2) for i in range(10)] + [f"also-{p}-{i}" for p in range(2) for i in range(5)])
     for reader in sorted(READERS):
         assert sorted(READERS[reader](creek.bootstrap, "writers", 2, "read_committed", 30)) == expected, reader
+
+
+def test_broker_killed_during_commit_is_all_or_nothing(creek):
+    import threading
+    from confluent_kafka import Producer
+    create_topic(creek.bootstrap, "killed", 16)
+    producer = transactional_producer(creek.bootstrap, "killed-writer", **{"transaction.timeout.ms": 4000})
+    producer.begin_transaction()
+    for partition in range(16):
+        for i in range(50):
+            producer.produce("killed", value=f"k-{partition}-{i}".encode(), partition=partition)
+    producer.flush(30)
+
+    def commit():
+        try:
+            producer.commit_transaction(10)
+        except Exception:
+            pass  # the broker died under it: the outcome is whatever it decided
+
+    committer = threading.Thread(target=commit)
+    committer.start()
+    time.sleep(0.003)
+    creek.kill()
+    committer.join(60)
+    creek.start()
+    # A plain record after the restart: readable only once the transaction is resolved
+    # (completed at startup if it was decided, else aborted when its 4 s timeout passes).
+    plain = Producer({"bootstrap.servers": creek.bootstrap})
+    plain.produce("killed", value=b"after", partition=0)
+    assert plain.flush(30) == 0
+    values = read_confluent(creek.bootstrap, "killed", 16, "read_committed", 1, timeout=30)
+    assert "after" in values, "the transaction was never resolved"
+    transactional = [v for v in values if v.startswith("k-")]
+    assert len(transactional) in (0, 800), f"half a transaction is visible: {len(transactional)} of 800 records"
+    if transactional:
+        assert sorted(transactional) == sorted(f"k-{p}-{i}" for p in range(16) for i in range(50))
