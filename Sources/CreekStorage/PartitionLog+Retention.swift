@@ -13,7 +13,6 @@ extension PartitionLog {
         }
         var deleted = 0
         while segments.count > 1, let oldest = segments.first, isDeletable(oldest, nowMs: nowMs) {
-            if deleted == 0 { try snapshotBeforeDeletion() }
             try oldest.delete()
             segments.removeFirst()
             deleted += 1
@@ -23,19 +22,6 @@ extension PartitionLog {
             logStartOffset = first.baseOffset
         }
         return deleted
-    }
-
-    /// Producer state (open transactions, idempotent producers' last batches) is rebuilt at
-    /// startup from a snapshot plus the batches after it; once segments are deleted those
-    /// batches are gone. So before the first deletion the log is fsynced and the state is
-    /// written as of its end, and no restart needs to replay a deleted segment.
-    private func snapshotBeforeDeletion() throws(StorageError) {
-        guard let active = segments.last else { return }
-        try guarded { () throws(StorageError) in
-            try active.syncAll()
-            try writeProducerSnapshot(at: active.nextOffset)
-        }
-        flushedOffset = max(flushedOffset, active.nextOffset)
     }
 
     private func isDeletable(_ segment: LogSegment, nowMs: Int64) -> Bool {
@@ -63,8 +49,7 @@ extension PartitionLog {
             logStartOffset = target
             var deleted = 0
             while segments.count > 1, let oldest = segments.first, oldest.nextOffset <= logStartOffset {
-                if deleted == 0 { try snapshotBeforeDeletion() }
-                try oldest.delete()
+                    try oldest.delete()
                 segments.removeFirst()
                 deleted += 1
             }

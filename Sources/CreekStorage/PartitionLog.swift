@@ -263,15 +263,19 @@ public actor PartitionLog {
     }
 
     /// Closes the active segment (fsynced with its indexes) and starts an empty one.
+    /// The producer-state snapshot at the new base is written (durably) before the segment
+    /// exists, so every segment but the first has one: a restart replays only the newest
+    /// segment, and deleting older segments (retention, DeleteRecords) never removes
+    /// batches a restart would need. If the snapshot cannot be written the log does not roll.
     func roll(nowMs: Int64) throws(StorageError) {
         guard let active = segments.last else { throw .closed }
         try active.syncAll()
         flushedOffset = max(flushedOffset, active.nextOffset)
+        try writeProducerSnapshot(at: active.nextOffset)
         let segment = try LogSegment(
             directory: directory, baseOffset: active.nextOffset, indexIntervalBytes: config.indexIntervalBytes,
             recover: false, nowMs: nowMs, files: files
         )
         segments.append(segment)
-        try writeProducerSnapshot(at: segment.baseOffset)
     }
 }
