@@ -36,22 +36,9 @@ struct PartitionTransactionTests {
     /// client does with the aborted list.
     func committedValues(_ log: PartitionLog, from offset: Int64 = 0) async throws -> [String] {
         let read = try await log.read(from: offset, maxBytes: 1 << 20, minOneBatch: true, committedOnly: true)
-        var aborted = read.abortedTransactions
-        var open: Set<Int64> = []
-        var result: [String] = []
-        for batch in try RecordBatch.all(in: read.records) {
-            while let next = aborted.first, next.firstOffset <= batch.baseOffset {
-                open.insert(next.producerId)
-                aborted.removeFirst()
-            }
-            if batch.isControl {
-                open.remove(batch.producerId)
-                continue
-            }
-            if batch.isTransactional && open.contains(batch.producerId) { continue }
-            result += try batch.records().map { String(buffer: $0.value ?? ByteBuffer()) }
-        }
-        return result
+        let aborted = read.abortedTransactions.map { ReadCommittedFilter.Aborted(producerId: $0.producerId, firstOffset: $0.firstOffset) }
+        return try ReadCommittedFilter.committed(try RecordBatch.all(in: read.records), aborted: aborted)
+            .flatMap { try $0.records() }.map { String(buffer: $0.value ?? ByteBuffer()) }
     }
 
     @Test("an open transaction holds the last stable offset; commit and abort markers move it")

@@ -6,10 +6,10 @@ import NIOCore
 /// Transactions in the crash simulation: a few transactional ids open transactions, write
 /// transactional batches to random partitions through the real Produce handler, and commit
 /// or abort them through the real coordinator, while the power is cut at random file
-/// operations. After each recovery (decided transactions completed, open ones timed out)
-/// every transaction must be all or nothing: visible to read_committed on every partition
-/// that holds its records, or on none; an acknowledged commit visible, an acknowledged
-/// abort never; and no transaction left open.
+/// operations. After each recovery every transaction that is no longer open must be all or
+/// nothing: visible to read_committed on every partition that holds its records, or on
+/// none; an acknowledged commit visible, an acknowledged abort never; and only a
+/// transaction the coordinator still has open may hold a partition's last stable offset.
 extension CrashRunner {
     static let transactionalIds = ["tx-a", "tx-b"]
     static let transactionTimeoutMs: Int32 = 60_000
@@ -28,7 +28,7 @@ extension CrashRunner {
             return
         }
         let caller = TransactionCoordinator.Caller(producerId: open.producerId, producerEpoch: open.epoch, fenced: .producerFenced)
-        if open.batches < 3 || random.chance(0.5) {
+        if open.batches == 0 || random.chance(0.5) {
             guard let (topic, partition) = pickPartition() else { return }
             let added = await broker.transactions.add(
                 transactionalId: id, caller: caller, partitions: [.init(topic: topic, partition: partition)]
@@ -73,20 +73,23 @@ extension CrashRunner {
         model.openTransactions[id] = nil
     }
 
-    /// After a recovery: completes decided transactions and times out open ones (as the
-    /// running broker would), then checks every transaction is all or nothing.
+    /// After a recovery: completes decided transactions (as startup does) and, in some
+    /// cycles, lets open ones time out; then checks that every transaction the coordinator
+    /// no longer has open is all or nothing, and that only open ones hold partitions back.
     func verifyTransactions() async {
         guard let broker else { return }
         await broker.transactions.recover()
-        for topic in broker.topics.allTopics() {
-            for log in topic.partitions {
-                let open = await log.openTransactions
-                if !open.isEmpty { note("before timeout: \(log.topic)-\(log.partition) open \(open)") }
-            }
+        if random.chance(0.3) {
+            // Let every open transaction time out: the coordinator aborts them.
+            now += Int64(Self.transactionTimeoutMs) + 1
+            await broker.transactions.tick()
+            model.openTransactions.removeAll()
         }
-        now += Int64(Self.transactionTimeoutMs) + 1
-        await broker.transactions.tick()
-        model.openTransactions.removeAll()
+        // A transaction the coordinator still has open may hold partitions back; its
+        // records are not judged yet.
+        let ongoing = broker.transactions.transactions.values.filter { $0.state == .ongoing }
+        let openTags = Set(model.openTransactions.values.filter { open in ongoing.contains { $0.producerId == open.producerId } }.map(\.tag))
+        model.openTransactions = model.openTransactions.filter { openTags.contains($0.value.tag) }
         var committedOn: [Int: Set<String>] = [:]
         var presentOn: [Int: Set<String>] = [:]
         var layouts: [String: String] = [:]
@@ -95,12 +98,17 @@ extension CrashRunner {
                 let label = "\(log.topic)-\(log.partition)"
                 let stable = await log.lastStableOffset
                 let end = await log.highWatermark
-                if stable != end {
+                let pinnedByOngoing = await log.openTransactions.keys.allSatisfy { producerId in
+                    ongoing.contains { $0.producerId == producerId && $0.partitions.contains(.init(topic: log.topic, partition: log.partition)) }
+                }
+                if stable != end && !pinnedByOngoing {
                     let open = await log.openTransactions
                     let states = broker.transactions.transactions.values.map { "\($0.transactionalId): pid \($0.producerId) epoch \($0.producerEpoch) \($0.state.kafkaName) \($0.partitions.map { "\($0.topic)-\($0.partition)" }.sorted())" }
                     let listing = ((try? files.list(log.directory)) ?? []).sorted()
                     fail("\(label): a transaction is still open after recovery and its timeout (LSO \(stable), HW \(end)); open here: \(open); coordinator: \(states.sorted()); files: \(listing)")
                 }
+                // Held back by a transaction still open: its other records are not judged yet.
+                guard stable == end else { continue }
                 let start = await log.logStartOffset
                 guard let raw = try? await log.read(from: start, maxBytes: Int.max, minOneBatch: true),
                       let committed = try? await log.read(from: start, maxBytes: Int.max, minOneBatch: true, committedOnly: true)
@@ -115,13 +123,15 @@ extension CrashRunner {
                 for tag in Self.tags(in: committed.records, aborted: committed.abortedTransactions) { committedOn[tag, default: []].insert(label) }
             }
         }
-        for (tag, partitions) in presentOn {
+        for (tag, partitions) in presentOn where !openTags.contains(tag) {
             let visible = committedOn[tag] ?? []
             if !visible.isEmpty && visible != partitions {
                 fail("transaction \(tag) is committed on \(visible.sorted()) but not on \(partitions.subtracting(visible).sorted()); "
                      + partitions.sorted().map { "\($0): \(layouts[$0] ?? "")" }.joined(separator: "; "))
             }
-            if model.transactionOutcomes[tag] == true && visible.isEmpty {
+            // Under `--flush os` the batches (acks=-1) may have been lost in an earlier crash
+            // before the commit; under the other policies they were durable when acknowledged.
+            if model.transactionOutcomes[tag] == true && visible.isEmpty && policy != .os {
                 fail("transaction \(tag): commit acknowledged, but read_committed sees none of it")
             }
             if model.transactionOutcomes[tag] == false && !visible.isEmpty {
@@ -133,20 +143,12 @@ extension CrashRunner {
     /// The transaction tags of the records a read_committed reader keeps (`aborted` given)
     /// or of all transactional records (`aborted` nil), as a client filters them.
     static func tags(in records: ByteBuffer, aborted: [AbortedTransaction]?) -> Set<Int> {
-        var pending = aborted ?? []
-        var abortedNow: Set<Int64> = []
+        guard let all = try? RecordBatch.all(in: records) else { return [] }
+        let batches = aborted.map { list in
+            ReadCommittedFilter.committed(all, aborted: list.map { .init(producerId: $0.producerId, firstOffset: $0.firstOffset) })
+        } ?? all.filter { !$0.isControl }
         var tags: Set<Int> = []
-        guard let batches = try? RecordBatch.all(in: records) else { return [] }
         for batch in batches where batch.isTransactional {
-            while let next = pending.first, next.firstOffset <= batch.baseOffset {
-                abortedNow.insert(next.producerId)
-                pending.removeFirst()
-            }
-            if batch.isControl {
-                abortedNow.remove(batch.producerId)
-                continue
-            }
-            if aborted != nil && abortedNow.contains(batch.producerId) { continue }
             for record in (try? batch.records()) ?? [] {
                 let value = String(buffer: record.value ?? ByteBuffer())
                 guard value.hasPrefix("txn"), let dash = value.firstIndex(of: "-"),

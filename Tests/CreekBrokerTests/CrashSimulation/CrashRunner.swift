@@ -113,8 +113,8 @@ final class CrashRunner {
     func step() async {
         let roll = Int.random(in: 0..<100, using: &random)
         switch roll {
-        case 0..<30: await produce()
-        case 30..<38: await transactionStep()
+        case 0..<26: await produce()
+        case 26..<38: await transactionStep()
         case 38..<45: await retryPending()
         case 45..<52: await fetchCheck()
         case 52..<56: await retention()
