@@ -25,17 +25,22 @@ PER_TRANSACTION = 1000
 PAYLOAD = b"x" * 100
 
 
+def send(producer, topic):
+    """One record; waits for room when librdkafka's queue is full."""
+    while True:
+        try:
+            producer.produce(topic, PAYLOAD, partition=0)
+            return
+        except BufferError:
+            producer.poll(0.01)
+
+
 def idempotent(bootstrap, topic):
     from confluent_kafka import Producer
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
     start = time.monotonic()
     for _ in range(RECORDS):
-        while True:
-            try:
-                producer.produce(topic, PAYLOAD, partition=0)
-                break
-            except BufferError:
-                producer.poll(0.01)
+        send(producer, topic)
     assert producer.flush(120) == 0
     return RECORDS / (time.monotonic() - start)
 
@@ -48,12 +53,7 @@ def transactional(bootstrap, topic, run):
     for _ in range(RECORDS // PER_TRANSACTION):
         producer.begin_transaction()
         for _ in range(PER_TRANSACTION):
-            while True:
-                try:
-                    producer.produce(topic, PAYLOAD, partition=0)
-                    break
-                except BufferError:
-                    producer.poll(0.01)
+            send(producer, topic)
         producer.commit_transaction(60)
     return RECORDS / (time.monotonic() - start)
 

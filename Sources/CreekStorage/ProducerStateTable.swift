@@ -35,6 +35,10 @@ public struct ProducerStateTable: Hashable, Sendable {
     }
 
     public private(set) var producers: [Int64: Entry] = [:]
+    /// Open transactions: producer id → first offset. Kept beside `producers` (the same
+    /// facts) so that the last stable offset, asked for by every Fetch, costs nothing
+    /// when no transaction is open instead of a walk over every producer.
+    public private(set) var openTransactions: [Int64: Int64] = [:]
 
     public init() {}
 
@@ -64,7 +68,10 @@ public struct ProducerStateTable: Hashable, Sendable {
         if epoch != entry.epoch {
             entry = Entry(epoch: epoch, batches: [], lastTimestampMs: timestampMs, currentTxnFirstOffset: entry.currentTxnFirstOffset)
         }
-        if transactional && entry.currentTxnFirstOffset == nil { entry.currentTxnFirstOffset = firstOffset }
+        if transactional && entry.currentTxnFirstOffset == nil {
+            entry.currentTxnFirstOffset = firstOffset
+            openTransactions[producerId] = firstOffset
+        }
         entry.batches.append(BatchRecord(firstSequence: firstSequence, lastSequence: lastSequence, firstOffset: firstOffset, lastOffset: lastOffset))
         if entry.batches.count > Self.cachedBatches { entry.batches.removeFirst(entry.batches.count - Self.cachedBatches) }
         entry.lastTimestampMs = max(entry.lastTimestampMs, timestampMs)
@@ -88,6 +95,7 @@ public struct ProducerStateTable: Hashable, Sendable {
         }
         let first = entry.currentTxnFirstOffset
         entry.currentTxnFirstOffset = nil
+        openTransactions[producerId] = nil
         entry.lastTimestampMs = max(entry.lastTimestampMs, timestampMs)
         producers[producerId] = entry
         return first
@@ -96,12 +104,7 @@ public struct ProducerStateTable: Hashable, Sendable {
     /// The first offset of the oldest open transaction: the partition's last stable offset
     /// (nil when no transaction is open, when it is the high watermark).
     public var firstUnstableOffset: Int64? {
-        producers.values.compactMap(\.currentTxnFirstOffset).min()
-    }
-
-    /// Open transactions: producer id → first offset.
-    public var openTransactions: [Int64: Int64] {
-        producers.compactMapValues(\.currentTxnFirstOffset)
+        openTransactions.isEmpty ? nil : openTransactions.values.min()
     }
 
     /// Forgets producers idle since before `cutoffMs` (`producer.id.expiration.ms`), never
@@ -114,5 +117,6 @@ public struct ProducerStateTable: Hashable, Sendable {
 
     public mutating func replace(with producers: [Int64: Entry]) {
         self.producers = producers
+        openTransactions = producers.compactMapValues(\.currentTxnFirstOffset)
     }
 }
