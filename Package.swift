@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "creek", targets: ["creek"]),
         .executable(name: "kafka-codegen", targets: ["kafka-codegen"]),
         .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
+        .library(name: "KafkaCompression", targets: ["KafkaCompression"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -30,10 +31,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .systemLibrary(name: "CZlib"),
+        .target(
+            name: "KafkaCompression",
+            dependencies: [
+                "KafkaProtocol", "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "CreekStorage",
             dependencies: [
-                "KafkaProtocol",
+                "KafkaProtocol", "KafkaCompression",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
@@ -102,6 +112,14 @@ let package = Package(
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ],
             resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KafkaCompressionTests",
+            dependencies: [
+                "KafkaCompression", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -6,6 +6,7 @@
  *   creek-load create BOOTSTRAP TOPIC PARTITIONS  create a topic (CreateTopics)
  *   creek-load produce BOOTSTRAP TOPIC PARTITIONS COUNT SIZE [ACKS]   (acks: all (default), 1, 0)
  *   creek-load consume BOOTSTRAP TOPIC PARTITIONS COUNT
+ *   creek-load replay BOOTSTRAP TOPIC PARTITIONS PER_PARTITION COUNT   (re-read a small log)
  *   creek-load latency BOOTSTRAP TOPIC RATE SECONDS
  *
  * produce/consume print "msgs=N seconds=S msgs_per_sec=R mb_per_sec=M";
@@ -54,9 +55,30 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
 }
 
+/* With CREEK_LOAD_STATS=FILE, librdkafka's statistics JSON is written to FILE every 200 ms
+   (the last one survives): request counts and batch sizes, to compare how the client batches
+   against each broker. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+    (void)rk; (void)opaque;
+    const char *path = getenv("CREEK_LOAD_STATS");
+    FILE *f = path ? fopen(path, "w") : NULL;
+    if (f) {
+        fwrite(json, 1, len, f);
+        fclose(f);
+    }
+    return 0;
+}
+
+static void enable_stats(rd_kafka_conf_t *conf) {
+    if (!getenv("CREEK_LOAD_STATS")) return;
+    set(conf, "statistics.interval.ms", "200");
+    rd_kafka_conf_set_stats_cb(conf, on_stats);
+}
+
 static rd_kafka_t *make_producer(const char *bootstrap, const char *linger, const char *acks) {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    enable_stats(conf);
     set(conf, "bootstrap.servers", bootstrap);
     set(conf, "linger.ms", linger);
     set(conf, "acks", acks);
@@ -67,9 +89,10 @@ static rd_kafka_t *make_producer(const char *bootstrap, const char *linger, cons
     return rk;
 }
 
-static rd_kafka_t *make_consumer(const char *bootstrap, const char *topic, int partitions) {
+static rd_kafka_t *make_consumer(const char *bootstrap, const char *topic, int partitions, const char *wait_ms) {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    set(conf, "fetch.wait.max.ms", wait_ms);
     set(conf, "bootstrap.servers", bootstrap);
     set(conf, "group.id", "creek-load");
     set(conf, "enable.auto.commit", "false");
@@ -174,7 +197,7 @@ static int run_produce(const char *bootstrap, const char *topic, int partitions,
 }
 
 static int run_consume(const char *bootstrap, const char *topic, int partitions, long count) {
-    rd_kafka_t *rk = make_consumer(bootstrap, topic, partitions);
+    rd_kafka_t *rk = make_consumer(bootstrap, topic, partitions, "500");
     long received = 0;
     long bytes = 0;
     /* Bounded: stop after COUNT messages or 15 seconds, whichever comes first. */
@@ -197,6 +220,39 @@ static int run_consume(const char *bootstrap, const char *topic, int partitions,
     return 0;
 }
 
+/* Reads each partition's PER_PARTITION records from the start, seeks it back to offset 0 at
+   its end, and repeats until COUNT records are read: a consumer of a log's hot tail, sized to
+   fit what librdkafka's mock broker retains (at most 5 MiB and 100,000 records a partition). */
+static int run_replay(const char *bootstrap, const char *topic, int partitions, long per_partition, long count) {
+    rd_kafka_t *rk = make_consumer(bootstrap, topic, partitions, "5"); /* each lap's end waits this long */
+    long received = 0, bytes = 0, laps = 0;
+    double start = 0, deadline = now_seconds() + 30;
+    while (received < count && now_seconds() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m) continue;
+        if (!m->err) {
+            if (received == 0) start = now_seconds();
+            received++;
+            bytes += m->len;
+            if (m->offset == per_partition - 1) {
+                rd_kafka_topic_partition_list_t *back = rd_kafka_topic_partition_list_new(1);
+                rd_kafka_topic_partition_list_add(back, topic, m->partition)->offset = 0;
+                rd_kafka_error_t *error = rd_kafka_seek_partitions(rk, back, 5000);
+                if (error) die("seek", rd_kafka_error_string(error));
+                rd_kafka_topic_partition_list_destroy(back);
+                laps++;
+            }
+        }
+        rd_kafka_message_destroy(m);
+    }
+    double seconds = now_seconds() - start;
+    printf("msgs=%ld seconds=%.3f msgs_per_sec=%.0f mb_per_sec=%.2f laps=%ld complete=%d\n", received, seconds,
+           received / seconds, bytes / seconds / 1e6, laps, received >= count);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return 0;
+}
+
 struct latency_state {
     const char *bootstrap, *topic;
     long expected;
@@ -207,7 +263,7 @@ struct latency_state {
 
 static void *latency_consumer(void *arg) {
     struct latency_state *s = arg;
-    rd_kafka_t *rk = make_consumer(s->bootstrap, s->topic, 1);
+    rd_kafka_t *rk = make_consumer(s->bootstrap, s->topic, 1, "500");
     double deadline = now_seconds() + 60;
     while (s->received < s->expected && now_seconds() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
@@ -274,6 +330,8 @@ int main(int argc, char **argv) {
     if ((argc == 7 || argc == 8) && !strcmp(argv[1], "produce"))
         return run_produce(argv[2], argv[3], atoi(argv[4]), atol(argv[5]), atoi(argv[6]), argc == 8 ? argv[7] : "all");
     if (argc == 6 && !strcmp(argv[1], "consume")) return run_consume(argv[2], argv[3], atoi(argv[4]), atol(argv[5]));
+    if (argc == 7 && !strcmp(argv[1], "replay"))
+        return run_replay(argv[2], argv[3], atoi(argv[4]), atol(argv[5]), atol(argv[6]));
     if (argc == 6 && !strcmp(argv[1], "latency")) return run_latency(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
     fprintf(stderr, "usage: see the comment at the top of bench/creek-load.c\n");
     return 2;

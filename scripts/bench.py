@@ -14,7 +14,11 @@ For each client library, every row runs on every target, interleaved (the target
 rotates each attempt, so all see the same machine), 3 runs each, medians:
   produce 100 B (5,000,000) and 1 KiB (1,000,000) records, 1 and 8 partitions, acks=1 and
   acks=all (default linger.ms=5; each run into a fresh topic after `sync`);
-  consume the same sizes and partition counts from the start;
+  consume the same sizes and partition counts from the start (Creek and Tansu: the mock
+  keeps only the last 5 MiB / 100,000 records of a partition, so it cannot serve these);
+  replay: re-read a small log (40,000 x 100 B or 4,000 x 1 KiB per partition, within what the
+  mock keeps) from offset 0 again and again until as many records as above are read, on
+  every target — the consume comparison with the mock;
   end-to-end latency p50/p99 at 10,000 msgs/s for 10 s.
 Also: Creek's resident memory idle after start and at its peak; the disk's write rate with
 fdatasync after each 1 MiB (what bounds acks=all produce of large records) and without
@@ -203,7 +207,10 @@ def topic_name(size, partitions, acks, attempt):
 
 
 ROWS = [(size, partitions, acks) for size in (100, 1024) for partitions in (1, 8) for acks in ("1", "all")]
-TOPICS = [f"{topic_name(s, p, a, r)}:{p}" for s, p, a in ROWS for r in range(REPEATS)] + ["latency:1"]
+REPLAY_PER_PARTITION = {100: 40_000, 1024: 4_000}
+REPLAY_TOPICS = [(f"replay{s}p{p}", s, p) for s in (100, 1024) for p in (1, 8)]
+TOPICS = ([f"{topic_name(s, p, a, r)}:{p}" for s, p, a in ROWS for r in range(REPEATS)] + ["latency:1"]
+          + [f"{name}:{p}" for name, _, p in REPLAY_TOPICS])
 
 
 def children_cpu():
@@ -262,6 +269,24 @@ def measure(targets, load):
                 results[target.name][("consume", size, partitions)] = median(runs[target.name]) if complete else 0.0
             print(f"  consume {size} B x {partitions}p: " + ", ".join(
                 f"{t.name} {median(runs[t.name]):,.0f}" for t in targets), flush=True)
+    for name, size, partitions in REPLAY_TOPICS:
+        per_partition = REPLAY_PER_PARTITION[size]
+        for target in targets:
+            target.create(load, name, partitions)
+            # The load generator adds one warm-up record to partition 0; the rest go round robin.
+            attempt(target, [str(load), "produce", target.bootstrap, name, str(partitions),
+                             str(per_partition * partitions), str(size), "all"], 300)
+        runs = {t.name: [] for t in targets}
+        for number in range(REPEATS):
+            shift = number % len(targets)
+            for target in targets[shift:] + targets[:shift]:
+                runs[target.name].append(attempt(target, [str(load), "replay", target.bootstrap, name, str(partitions),
+                                                          str(per_partition), str(COUNTS[size])], 120))
+        for target in targets:
+            complete = all(r.get("complete", 0) == 1 for r in runs[target.name])
+            results[target.name][("replay", size, partitions)] = median(runs[target.name]) if complete else 0.0
+        print(f"  replay {size} B x {partitions}p: " + ", ".join(
+            f"{t.name} {median(runs[t.name]):,.0f}" for t in targets), flush=True)
     for target in targets:
         target.create(load, "latency", 1)
         settle()
@@ -294,7 +319,29 @@ def ratio(a, b, lower_is_better=False):
     return f"{(b / a if lower_is_better else a / b):.2f}x"
 
 
-def report(client, results, names):
+def ceilings(results, page_cache_mb_s):
+    """What bounds each produce row on this machine, from the mock's own run: the load
+    generator's CPU seconds against the mock are the least work the client needs, and the
+    two cores share it with the broker. A broker costing no CPU could at best finish in
+    client CPU / cores; one that copies every byte into the page cache (as any broker that
+    writes to disk must, at the rate measured in this run) also spends bytes / that rate.
+    Returns {row: (zero-cost ceiling, page-cache ceiling)} as ratios to the mock's rate."""
+    cores = os.cpu_count() or 1
+    bounds = {}
+    for size, partitions, acks in ROWS:
+        mock = results.get("mock", {}).get(("cpu", size, partitions, acks))
+        if not mock or not mock[2]:
+            continue
+        client_cpu, _, wall = mock
+        copy_cpu = COUNTS[size] * size / 1e6 / page_cache_mb_s
+        bounds[(size, partitions, acks)] = (wall * cores / client_cpu, wall * cores / (client_cpu + copy_cpu))
+    return bounds
+
+
+TARGETS = {(100, "produce"): 1.2, (1024, "produce"): 0.9}
+
+
+def report(client, results, names, page_cache_mb_s):
     creek = results["creek"]
     peers = [n for n in names if n != "creek"]
     print()
@@ -305,7 +352,7 @@ def report(client, results, names):
     print(header)
     print("|" + " --- |" * (2 + 2 * len(peers)))
     for kind, size, partitions, acks in [("produce", s, p, a) for s, p, a in ROWS] + [
-            ("consume", s, p, None) for s in (100, 1024) for p in (1, 8)]:
+            (kind, s, p, None) for kind in ("consume", "replay") for s in (100, 1024) for p in (1, 8)]:
         key = (kind, size, partitions, acks) if kind == "produce" else (kind, size, partitions)
         label = f"{kind} {size if size == 100 else '1 KiB'}{' B' if size == 100 else ''}, {partitions}p" + (
             f", acks={acks}" if acks else "")
@@ -319,6 +366,15 @@ def report(client, results, names):
         for name in names:
             client_cpu, broker_cpu, seconds = results[name][("cpu", size, partitions, acks)]
             print(f"| {size} B x {partitions}p acks={acks} | {seconds:.2f} | {client_cpu:.2f} | {broker_cpu:.2f} | {name} |")
+    bounds = ceilings(results, page_cache_mb_s)
+    if bounds:
+        print()
+        print("| produce row | Creek / mock | target | ceiling: broker costing no CPU | ceiling: broker copying to page cache |")
+        print("| --- | --- | --- | --- | --- |")
+        for (size, partitions, acks), (free, copying) in bounds.items():
+            key = ("produce", size, partitions, acks)
+            print(f"| {size} B x {partitions}p acks={acks} | {ratio(creek[key], results['mock'][key])} | "
+                  f"{TARGETS[(size, 'produce')]:.1f}x | {free:.2f}x | {copying:.2f}x |")
     print()
     print("| end-to-end at 10,000 msgs/s | p50 ms | p99 ms | Creek p99 / peer p99 |")
     print("| --- | --- | --- | --- |")
@@ -364,7 +420,7 @@ def main():
         wall = time.monotonic() - started
         for target in targets:
             target.stop()
-        report(client, results, [t.name for t in targets])
+        report(client, results, [t.name for t in targets], page_cache)
         summary.append((client, creek.idle_rss_mb, peak, cpu, wall))
     print()
     for client, idle, peak, cpu, wall in summary:

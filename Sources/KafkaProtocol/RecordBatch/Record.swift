@@ -80,14 +80,26 @@ extension RecordBatch {
         guard compression == RecordBatch.Compression.none else {
             throw .compressed(compression ?? .none)
         }
+        let body = buffer.getSlice(at: buffer.readerIndex + Self.headerSize, length: buffer.readableBytes - Self.headerSize)
+            ?? ByteBuffer()
+        return try records(inBody: body, contiguous: true)
+    }
+
+    /// The records in `body` — this batch's record bytes, or their decompressed form — read
+    /// against this batch's header. With `contiguous` offset deltas must run 0, 1, 2… (as a
+    /// producer writes them); without, they need only rise within `lastOffsetDelta` (a batch
+    /// the log cleaner has thinned keeps its records' original offsets).
+    public func records(inBody body: ByteBuffer, contiguous: Bool) throws(RecordBatchError) -> [Record] {
         let count = Int(recordsCount)
         guard count >= 0 else { throw .invalidRecordCount(recordsCount: recordsCount, lastOffsetDelta: lastOffsetDelta) }
-        var body = buffer.getSlice(at: buffer.readerIndex + Self.headerSize, length: buffer.readableBytes - Self.headerSize)
-            ?? ByteBuffer()
+        var body = body
         var records: [Record] = []
         records.reserveCapacity(min(count, body.readableBytes))
+        var previous: Int32 = -1
         for index in 0..<count {
-            records.append(try Self.readRecord(from: &body, index: index, base: self))
+            let record = try Self.readRecord(from: &body, index: index, base: self, after: contiguous ? nil : previous)
+            previous = Int32(truncatingIfNeeded: record.offset &- baseOffset)
+            records.append(record)
         }
         guard body.readableBytes == 0 else {
             throw .malformedRecord(index: count, reason: "\(body.readableBytes) bytes after the last record")
@@ -95,7 +107,9 @@ extension RecordBatch {
         return records
     }
 
-    private static func readRecord(from body: inout ByteBuffer, index: Int, base: RecordBatch) throws(RecordBatchError) -> Record {
+    static func readRecord(
+        from body: inout ByteBuffer, index: Int, base: RecordBatch, after previous: Int32?
+    ) throws(RecordBatchError) -> Record {
         func fail(_ reason: String) -> RecordBatchError { .malformedRecord(index: index, reason: reason) }
         guard let length = body.readVarint() else { throw fail("bad length varint") }
         guard length >= 0, Int(length) <= body.readableBytes, var record = body.readSlice(length: Int(length)) else {
@@ -105,7 +119,11 @@ extension RecordBatch {
               let timestampDelta = record.readVarlong(),
               let offsetDelta = record.readVarint()
         else { throw fail("truncated record header") }
-        guard offsetDelta == Int32(truncatingIfNeeded: index) else {
+        if let previous {
+            guard offsetDelta > previous, offsetDelta <= base.lastOffsetDelta else {
+                throw fail("offset delta \(offsetDelta) after \(previous), last \(base.lastOffsetDelta)")
+            }
+        } else if offsetDelta != Int32(truncatingIfNeeded: index) {
             throw fail("offset delta \(offsetDelta), expected \(index)")
         }
         let key = try readNullableBytes(from: &record, what: "key", fail: fail)

@@ -136,4 +136,12 @@ public struct RecordBatch: Hashable, Sendable {
         buffer.setInteger(timestamp, at: start + 35, endianness: .big)
         buffer.setInteger(computeCRC(), at: start + 17, endianness: .big)
     }
+
+    /// Sets the codec bits of the attributes (for a body already in that codec); rewrites
+    /// the CRC.
+    public mutating func setCompression(_ codec: Compression) {
+        let start = buffer.readerIndex
+        buffer.setInteger((attributes & ~0x07) | codec.rawValue, at: start + 21, endianness: .big)
+        buffer.setInteger(computeCRC(), at: start + 17, endianness: .big)
+    }
 }
