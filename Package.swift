@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "CreekStorageTests",
             dependencies: [
-                "CreekStorage", "CreekSimulation", "CreekFuzzing", "KafkaProtocol",
+                "CreekStorage", "CreekSimulation", "CreekFuzzing", "KafkaProtocol", "KafkaCompression",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             resources: [.copy("FuzzCorpus")],

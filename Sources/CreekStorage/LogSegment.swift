@@ -5,8 +5,9 @@ public import NIOCore
 /// (baseOffset and leader epoch patched), `<base>.index` and `<base>.timeindex` are sparse
 /// indexes (see `OffsetIndex`, `TimeIndex`). File names are the base offset in 20 digits.
 ///
-/// Invariant: the `.log` holds whole, valid batches with contiguous ascending offsets
-/// from `baseOffset` to `nextOffset - 1`; the in-memory indexes never point past its end.
+/// Invariant: the `.log` holds whole, valid batches with ascending offsets from
+/// `baseOffset` to `nextOffset - 1` — contiguous as appended, with gaps once the log cleaner
+/// has rewritten the segment; the in-memory indexes never point past its end.
 /// Owned by one `PartitionLog`; not thread-safe.
 public final class LogSegment {
     public let baseOffset: Int64
@@ -126,7 +127,8 @@ public final class LogSegment {
             let offsetInChunk = position - chunkStart
             guard let headerBytes = chunk.getSlice(at: chunk.readerIndex + offsetInChunk, length: min(RecordBatch.headerSize, chunk.readableBytes - offsetInChunk)),
                   let header = BatchHeader(position: position, headerBytes: headerBytes),
-                  header.baseOffset == nextOffset || (nextOffset == baseOffset && header.baseOffset >= baseOffset),
+                  // Offsets rise; the log cleaner leaves gaps between batches.
+                  header.baseOffset >= nextOffset,
                   header.endPosition <= log.size
             else { break scan }
             if validating {

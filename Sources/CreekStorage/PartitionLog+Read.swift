@@ -35,7 +35,12 @@ extension PartitionLog {
         var remaining = maxBytes
         var first = true
         for segment in segments[index...] {
-            guard var read = try segment.readBatches(from: offset, below: end, maxBytes: remaining, minOneBatch: first && minOneBatch) else { break }
+            guard var read = try segment.readBatches(from: offset, below: end, maxBytes: remaining, minOneBatch: first && minOneBatch) else {
+                // A compacted segment may end before the next one begins: an offset in that
+                // gap is served from the next segment.
+                if first && offset >= segment.nextOffset { continue }
+                break
+            }
             remaining -= read.bytes.readableBytes
             lastReturned = read.lastOffset
             if first {

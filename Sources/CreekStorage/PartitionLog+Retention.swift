@@ -8,7 +8,7 @@ extension PartitionLog {
     public func applyRetention(nowMs: Int64) throws(StorageError) -> Int {
         if let failure { throw failure }
         _ = producers.expire(idleBefore: nowMs - config.producerIdExpirationMs)
-        if let active = segments.last, !active.isEmpty, segments.allSatisfy({ isDeletable($0, nowMs: nowMs) }) {
+        if config.cleanupPolicy.contains(.delete), let active = segments.last, !active.isEmpty, segments.allSatisfy({ isDeletable($0, nowMs: nowMs) }) {
             try guarded { () throws(StorageError) in try roll(nowMs: nowMs) }
         }
         var deleted = 0
@@ -25,9 +25,13 @@ extension PartitionLog {
     }
 
     private func isDeletable(_ segment: LogSegment, nowMs: Int64) -> Bool {
-        let expired = config.retentionMs >= 0 && !segment.isEmpty && nowMs - segment.maxTimestamp > config.retentionMs
-        let oversized = config.retentionBytes >= 0 && Int64(sizeInBytes - segment.size) >= config.retentionBytes
         let belowStart = segment.nextOffset <= logStartOffset && !segment.isEmpty
+        // Compacted-only topics keep every segment; the cleaner thins them instead.
+        guard config.cleanupPolicy.contains(.delete) else { return belowStart }
+        // An empty closed segment (the cleaner emptied it) holds nothing to keep.
+        let hollow = segment.isEmpty && segment !== segments.last
+        let expired = hollow || (config.retentionMs >= 0 && !segment.isEmpty && nowMs - segment.maxTimestamp > config.retentionMs)
+        let oversized = config.retentionBytes >= 0 && Int64(sizeInBytes - segment.size) >= config.retentionBytes
         return expired || oversized || belowStart
     }
 

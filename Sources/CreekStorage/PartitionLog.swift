@@ -25,6 +25,8 @@ public actor PartitionLog {
     public internal(set) var producers = ProducerStateTable()
     /// The log start offset last written to `log-start-offset` (0 when never).
     var persistedLogStart: Int64 = 0
+    /// Below this offset the log is compacted (`cleaner-offset-checkpoint`; nil until read).
+    var cleanerCheckpoint: Int64?
     /// Why the log is offline, or nil while it serves.
     public internal(set) var failure: StorageError?
     /// Runs this actor off Swift's cooperative pool (its file I/O blocks).
@@ -55,6 +57,7 @@ public actor PartitionLog {
         self.groupCommit = GroupCommit(label: "\(topic)-\(partition)")
         self.executor = StorageExecutor(label: "\(topic)-\(partition)")
         try files.makeDirectoryDurably(directory)
+        try SegmentSwap.recover(directory: directory, files: files)
         let bases = try files.list(directory)
             .filter { $0.hasSuffix(".log") }
             .compactMap { Int64($0.dropLast(4)) }

@@ -19,6 +19,8 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
     case deleted(partition: String)
     /// The append would not fit the log's offset space (offsets or index entries).
     case offsetOverflow(String)
+    /// A closed segment holds bytes that are not a batch (found by the log cleaner).
+    case corruptSegment(path: String, position: Int)
     case closed
 
     /// True for a full disk or quota: the data written so far is intact and appends can
@@ -45,6 +47,8 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
             return "partition \(partition) was deleted"
         case .offsetOverflow(let reason):
             return reason
+        case .corruptSegment(let path, let position):
+            return "\(path) holds no valid batch at byte \(position)"
         case .closed:
             return "log is closed"
         }

@@ -8,7 +8,7 @@ extension KafkaErrorCode {
         case .offsetOutOfRange: self = .offsetOutOfRange
         case .deleted: self = .unknownTopicOrPartition
         case .offsetOverflow: self = .invalidRecord
-        case .system, .corruptCatalog, .unrecoverableWrite, .offline, .closed: self = .kafkaStorageError
+        case .system, .corruptCatalog, .corruptSegment, .unrecoverableWrite, .offline, .closed: self = .kafkaStorageError
         }
     }
 }

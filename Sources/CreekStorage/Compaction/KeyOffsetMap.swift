@@ -1,0 +1,35 @@
+import NIOCore
+
+/// The latest offset of each key in the dirty part of a compacted log, bounded in memory
+/// like Kafka's `log.cleaner.dedupe.buffer.size`: each key costs its bytes plus a fixed
+/// overhead, and `insert` refuses a new key once the budget is spent (the pass then cleans
+/// only up to where the map is complete). Keys are compared byte for byte, so two keys can
+/// never be confused.
+struct KeyOffsetMap {
+    static let entryOverhead = 48
+    private(set) var latest: [[UInt8]: Int64] = [:]
+    private(set) var bytesUsed = 0
+    let budget: Int
+
+    init(budget: Int) {
+        self.budget = budget
+    }
+
+    /// Records `offset` as the latest for `key`; false when a new key does not fit.
+    mutating func insert(_ key: ByteBuffer, offset: Int64) -> Bool {
+        let bytes = Array(key.readableBytesView)
+        if let known = latest[bytes] {
+            if offset > known { latest[bytes] = offset }
+            return true
+        }
+        guard bytesUsed + bytes.count + Self.entryOverhead <= budget else { return false }
+        bytesUsed += bytes.count + Self.entryOverhead
+        latest[bytes] = offset
+        return true
+    }
+
+    /// The latest offset seen for `key`, nil when the key is not in the mapped range.
+    func offset(of key: ByteBuffer) -> Int64? {
+        latest[Array(key.readableBytesView)]
+    }
+}
