@@ -71,6 +71,7 @@ let package = Package(
             name: "CreekBroker",
             dependencies: [
                 "KafkaProtocol",
+                "KafkaCompression",
                 "CreekStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import KafkaCompression
 import KafkaProtocol
 public import NIOCore
 
@@ -102,14 +103,15 @@ extension PartitionLog {
                 if batch.timestampType == .logAppendTime {
                     return (max(candidate.baseOffset, logStartOffset), batch.maxTimestamp)
                 }
-                if batch.compression == RecordBatch.Compression.none, let records = try? batch.records() {
+                // Compressed batches are decompressed to find the exact record.
+                if let records = try? batch.decodedRecords() {
                     for record in records where record.timestamp >= timestamp && record.offset >= logStartOffset {
                         return (record.offset, record.timestamp)
                     }
                     header = try segment.nextBatch(after: candidate, withTimestampAtLeast: timestamp)
                     continue
                 }
-                // Compressed batch: records are not decompressed; answer with the batch.
+                // Records that cannot be read (a codec missing here): answer with the batch.
                 return (max(candidate.baseOffset, logStartOffset), candidate.maxTimestamp)
             }
         }
@@ -123,8 +125,8 @@ extension PartitionLog {
         else { return nil }
         guard let header = try best.firstBatch(withTimestampAtLeast: best.maxTimestamp) else { return nil }
         let bytes = try best.readBatch(header)
-        if let batch = try? RecordBatch(bytes: bytes), batch.compression == RecordBatch.Compression.none, batch.timestampType == .createTime,
-           let records = try? batch.records(),
+        if let batch = try? RecordBatch(bytes: bytes), batch.timestampType == .createTime,
+           let records = try? batch.decodedRecords(),
            let record = records.last(where: { $0.timestamp == best.maxTimestamp }) {
             return (record.offset, record.timestamp)
         }

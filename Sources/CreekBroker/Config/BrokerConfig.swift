@@ -1,3 +1,4 @@
+public import CreekStorage
 
 /// Broker settings under Kafka's own names. Every value has Kafka's default unless
 /// noted; `apply(name:value:)` rejects unknown names and bad values with a message that
@@ -30,6 +31,19 @@ public struct BrokerConfig: Sendable, Hashable {
     /// Creek default 1000 ms (Kafka leaves it to the OS); used by `--flush os`.
     public var logFlushIntervalMs: Int64 = 1000
     public var logIndexIntervalBytes = 4096
+    /// `log.cleanup.policy`: the default `cleanup.policy` of topics.
+    public var logCleanupPolicy: LogConfig.CleanupPolicy = .delete
+    /// The log cleaner (compaction): on/off, threads, I/O bound, pause between checks, and
+    /// memory for its key map (Kafka's names and defaults).
+    public var logCleanerEnable = true
+    public var logCleanerThreads = 1
+    public var logCleanerIoMaxBytesPerSecond = Double.greatestFiniteMagnitude
+    public var logCleanerBackoffMs: Int64 = 15_000
+    public var logCleanerDedupeBufferSize = 134_217_728
+    public var logCleanerMinCleanableRatio = 0.5
+    public var logCleanerMinCompactionLagMs: Int64 = 0
+    public var logCleanerMaxCompactionLagMs = Int64.max
+    public var logCleanerDeleteRetentionMs: Int64 = 86_400_000
     public var logMessageTimestampType = "CreateTime"
     public var messageMaxBytes = 1_048_588
     public var socketRequestMaxBytes = 104_857_600
@@ -91,6 +105,9 @@ public struct BrokerConfig: Sendable, Hashable {
         "offsets.retention.check.interval.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms",
         "group.max.size", "offset.metadata.max.bytes", "producer.id.expiration.ms",
         "broker.id", "node.id", "log.dirs", "log.dir", "listeners", "advertised.listeners",
+        "log.cleanup.policy", "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second",
+        "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size", "log.cleaner.min.cleanable.ratio",
+        "log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "log.cleaner.delete.retention.ms",
     ]
 
     /// Applies one setting by its Kafka name.
@@ -138,6 +155,24 @@ public struct BrokerConfig: Sendable, Hashable {
         case "group.max.size": groupMaxSize = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
         case "producer.id.expiration.ms": producerIdExpirationMs = try Self.integer(name, value, min: 1)
         case "offset.metadata.max.bytes": offsetMetadataMaxBytes = Int(try Self.integer(name, value, min: 0, max: Int64(Int32.max)))
+        case "log.cleanup.policy":
+            guard let policy = LogConfig.CleanupPolicy(kafka: value) else {
+                throw ConfigError(name: name, value: value, reason: "must be delete, compact or compact,delete")
+            }
+            logCleanupPolicy = policy
+        case "log.cleaner.enable": logCleanerEnable = try Self.bool(name, value)
+        case "log.cleaner.threads": logCleanerThreads = Int(try Self.integer(name, value, min: 1, max: 64))
+        case "log.cleaner.io.max.bytes.per.second":
+            guard let rate = Double(value), rate > 0 else { throw ConfigError(name: name, value: value, reason: "must be a positive number") }
+            logCleanerIoMaxBytesPerSecond = rate
+        case "log.cleaner.backoff.ms": logCleanerBackoffMs = try Self.integer(name, value, min: 1)
+        case "log.cleaner.dedupe.buffer.size": logCleanerDedupeBufferSize = Int(try Self.integer(name, value, min: 1 << 16, max: Int64(Int32.max) * 16))
+        case "log.cleaner.min.cleanable.ratio":
+            guard let ratio = Double(value), (0...1).contains(ratio) else { throw ConfigError(name: name, value: value, reason: "must be between 0 and 1") }
+            logCleanerMinCleanableRatio = ratio
+        case "log.cleaner.min.compaction.lag.ms": logCleanerMinCompactionLagMs = try Self.integer(name, value, min: 0)
+        case "log.cleaner.max.compaction.lag.ms": logCleanerMaxCompactionLagMs = try Self.integer(name, value, min: 1)
+        case "log.cleaner.delete.retention.ms": logCleanerDeleteRetentionMs = try Self.integer(name, value, min: 0)
         case "broker.id", "node.id": nodeId = Int32(try Self.integer(name, value, min: 0, max: Int64(Int32.max)))
         case "log.dirs", "log.dir":
             guard !value.isEmpty, !value.contains(",") else {
@@ -225,7 +260,7 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
 extension BrokerConfig {
     /// Kafka's config value types, as DescribeConfigs v3+ reports them.
     public enum ValueType: Int8, Sendable {
-        case boolean = 1, string = 2, int = 3, long = 5, list = 7
+        case boolean = 1, string = 2, int = 3, long = 5, double = 6, list = 7
     }
 
     /// Every broker setting with its current value, for DescribeConfigs (read-only).
@@ -242,7 +277,16 @@ extension BrokerConfig {
             ("log.flush.interval.ms", String(logFlushIntervalMs), .long),
             ("log.index.interval.bytes", String(logIndexIntervalBytes), .int),
             ("log.message.timestamp.type", logMessageTimestampType, .string),
-            ("log.cleanup.policy", "delete", .list),
+            ("log.cleanup.policy", logCleanupPolicy.kafka, .list),
+            ("log.cleaner.enable", String(logCleanerEnable), .boolean),
+            ("log.cleaner.threads", String(logCleanerThreads), .int),
+            ("log.cleaner.io.max.bytes.per.second", String(logCleanerIoMaxBytesPerSecond), .double),
+            ("log.cleaner.backoff.ms", String(logCleanerBackoffMs), .long),
+            ("log.cleaner.dedupe.buffer.size", String(logCleanerDedupeBufferSize), .long),
+            ("log.cleaner.min.cleanable.ratio", String(logCleanerMinCleanableRatio), .double),
+            ("log.cleaner.min.compaction.lag.ms", String(logCleanerMinCompactionLagMs), .long),
+            ("log.cleaner.max.compaction.lag.ms", String(logCleanerMaxCompactionLagMs), .long),
+            ("log.cleaner.delete.retention.ms", String(logCleanerDeleteRetentionMs), .long),
             ("message.max.bytes", String(messageMaxBytes), .int),
             ("socket.request.max.bytes", String(socketRequestMaxBytes), .int),
             ("queued.max.requests", String(queuedMaxRequests), .int),

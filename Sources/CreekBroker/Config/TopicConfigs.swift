@@ -13,6 +13,10 @@ public enum TopicConfigs {
         ("max.message.bytes", "message.max.bytes"),
         ("message.timestamp.type", "log.message.timestamp.type"),
         ("index.interval.bytes", "log.index.interval.bytes"),
+        ("min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio"),
+        ("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms"),
+        ("max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms"),
+        ("delete.retention.ms", "log.cleaner.delete.retention.ms"),
     ]
 
     public static func isKnown(_ name: String) -> Bool { names.contains { $0.topic == name } }
@@ -20,7 +24,7 @@ public enum TopicConfigs {
     /// The default value of every topic config, as a string, from the broker settings.
     public static func defaults(_ broker: BrokerConfig) -> [String: String] {
         [
-            "cleanup.policy": "delete",
+            "cleanup.policy": broker.logCleanupPolicy.kafka,
             "retention.ms": String(broker.logRetentionMs),
             "retention.bytes": String(broker.logRetentionBytes),
             "segment.bytes": String(broker.logSegmentBytes),
@@ -28,6 +32,10 @@ public enum TopicConfigs {
             "max.message.bytes": String(broker.messageMaxBytes),
             "message.timestamp.type": broker.logMessageTimestampType,
             "index.interval.bytes": String(broker.logIndexIntervalBytes),
+            "min.cleanable.dirty.ratio": String(broker.logCleanerMinCleanableRatio),
+            "min.compaction.lag.ms": String(broker.logCleanerMinCompactionLagMs),
+            "max.compaction.lag.ms": String(broker.logCleanerMaxCompactionLagMs),
+            "delete.retention.ms": String(broker.logCleanerDeleteRetentionMs),
         ]
     }
 
@@ -35,7 +43,11 @@ public enum TopicConfigs {
     public static func validate(name: String, value: String) -> String? {
         switch name {
         case "cleanup.policy":
-            return value == "delete" ? nil : "only cleanup.policy=delete is supported (compaction is not implemented yet)"
+            return LogConfig.CleanupPolicy(kafka: value) == nil ? "must be delete, compact or compact,delete" : nil
+        case "min.cleanable.dirty.ratio":
+            return Double(value).map { (0...1).contains($0) ? nil : "must be between 0 and 1" } ?? "must be a number"
+        case "min.compaction.lag.ms", "max.compaction.lag.ms", "delete.retention.ms":
+            return Int64(value).map { $0 >= (name == "max.compaction.lag.ms" ? 1 : 0) ? nil : "must not be negative" } ?? "must be an integer"
         case "retention.ms", "retention.bytes":
             return Int64(value).map { $0 >= -1 ? nil : "must be -1 or more" } ?? "must be an integer"
         case "segment.bytes":
@@ -63,6 +75,11 @@ public enum TopicConfigs {
         config.timestampType = LogConfig.TimestampType(rawValue: values["message.timestamp.type"] ?? "") ?? .createTime
         config.indexIntervalBytes = Int(values["index.interval.bytes"] ?? "") ?? broker.logIndexIntervalBytes
         config.producerIdExpirationMs = broker.producerIdExpirationMs
+        config.cleanupPolicy = LogConfig.CleanupPolicy(kafka: values["cleanup.policy"] ?? "") ?? broker.logCleanupPolicy
+        config.minCleanableDirtyRatio = Double(values["min.cleanable.dirty.ratio"] ?? "") ?? broker.logCleanerMinCleanableRatio
+        config.minCompactionLagMs = Int64(values["min.compaction.lag.ms"] ?? "") ?? broker.logCleanerMinCompactionLagMs
+        config.maxCompactionLagMs = Int64(values["max.compaction.lag.ms"] ?? "") ?? broker.logCleanerMaxCompactionLagMs
+        config.deleteRetentionMs = Int64(values["delete.retention.ms"] ?? "") ?? broker.logCleanerDeleteRetentionMs
         return config
     }
 }
@@ -73,6 +90,7 @@ extension TopicConfigs {
         switch name {
         case "cleanup.policy": return .list
         case "message.timestamp.type": return .string
+        case "min.cleanable.dirty.ratio": return .double
         case "segment.bytes", "max.message.bytes", "index.interval.bytes": return .int
         default: return .long
         }

@@ -1,3 +1,4 @@
+import KafkaCompression
 import CreekStorage
 import KafkaProtocol
 import Logging
@@ -80,12 +81,13 @@ struct ProduceHandler: ApiHandler {
         for topicData in request.topicData {
             let topic = broker.topics.topic(named: topicData.name)
             let maxBytes = topic?.logConfig.maxMessageBytes ?? 0
+            let compacted = topic?.logConfig.cleanupPolicy.contains(.compact) ?? false
             for data in topicData.partitionData {
                 var validated = ValidatedPartition(topic: topicData.name, index: data.index, batches: [])
                 if let (code, message) = failure {
                     validated.failure = error(data.index, code, message)
                 } else {
-                    switch checkBatches(data, topic: topic, maxBytes: maxBytes) {
+                    switch checkBatches(data, topic: topic, maxBytes: maxBytes, compacted: compacted) {
                     case .accepted(let target, let batches):
                         validated.target = target
                         validated.batches = batches
@@ -104,7 +106,7 @@ struct ProduceHandler: ApiHandler {
         case rejected(PartitionResponse)
     }
 
-    private func checkBatches(_ data: ProduceRequest.PartitionProduceData, topic: Topic?, maxBytes: Int) -> BatchCheck {
+    private func checkBatches(_ data: ProduceRequest.PartitionProduceData, topic: Topic?, maxBytes: Int, compacted: Bool) -> BatchCheck {
         guard let topic, let partition = topic.partition(data.index) else {
             return .rejected(error(data.index, .unknownTopicOrPartition, "This server does not host this topic-partition."))
         }
@@ -119,6 +121,9 @@ struct ProduceHandler: ApiHandler {
                     return .rejected(error(data.index, .messageTooLarge, "Batch of \(batch.sizeInBytes) bytes exceeds max.message.bytes (\(maxBytes))."))
                 }
                 try batch.validate()
+                if compacted, let refusal = Self.keyRefusal(batch, topic: topic.name, partition: data.index) {
+                    return .rejected(error(data.index, refusal.code, refusal.message))
+                }
                 batches.append(batch)
             }
         } catch {
@@ -245,6 +250,22 @@ struct ProduceHandler: ApiHandler {
         case .failure(let failure):
             Self.logStorageFailure(failure, partition: "\(validated.topic)-\(validated.index)", logger: broker.logger)
             return Appended(topic: validated.topic, response: error(validated.index, KafkaErrorCode(storage: failure), "\(failure)"))
+        }
+    }
+
+    /// Kafka refuses records without a key on a compacted topic (the cleaner could never
+    /// tell which to keep); compressed batches are decompressed to check.
+    static func keyRefusal(_ batch: RecordBatch, topic: String, partition: Int32) -> (code: KafkaErrorCode, message: String)? {
+        guard !batch.isControl else { return nil }
+        do {
+            guard try batch.decodedRecords().contains(where: { $0.key == nil }) else { return nil }
+            return (.invalidRecord, "Compacted topic cannot accept message without key in topic partition \(topic)-\(partition).")
+        } catch {
+            switch error {
+            case .compression(.unavailable): return (.unsupportedCompressionType, "\(error)")
+            case .compression: return (.corruptMessage, "\(error)")
+            case .records: return (.invalidRecord, "\(error)")
+            }
         }
     }
 

@@ -4,8 +4,8 @@ public import NIOCore
 import NIOPosix
 public import ServiceLifecycle
 
-/// The running broker as a `Service`: listens, runs retention and (for `--flush os`) the
-/// periodic flush, and on graceful shutdown (SIGTERM/SIGINT) stops accepting, lets
+/// The running broker as a `Service`: listens, runs retention, the log cleaner and (for
+/// `--flush os`) the periodic flush, and on graceful shutdown (SIGTERM/SIGINT) stops accepting, lets
 /// in-flight requests finish, fsyncs every partition and writes the clean-shutdown marker.
 public final class BrokerService: Service, Sendable {
     let broker: Broker
@@ -28,6 +28,10 @@ public final class BrokerService: Service, Sendable {
             tasks.addTask { await self.retentionLoop() }
             tasks.addTask { await self.transactionLoop() }
             tasks.addTask { await self.offsetExpiryLoop() }
+            if broker.config.logCleanerEnable {
+                let cleaner = LogCleaner(broker: broker)
+                tasks.addTask { await cleaner.run() }
+            }
             if broker.config.flush == .os {
                 tasks.addTask { await self.flushLoop() }
             }
