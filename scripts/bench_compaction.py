@@ -41,14 +41,14 @@ def build():
     return creek, load
 
 
-def latency(load, bootstrap):
-    line = run([str(load), "latency", bootstrap, "lat", "10000", "10"], timeout=120).strip().splitlines()[-1]
+def latency(load, bootstrap, topic):
+    line = run([str(load), "latency", bootstrap, topic, "10000", "10"], timeout=120).strip().splitlines()[-1]
     return {k: float(v) for k, v in (part.split("=") for part in line.split())}
 
 
 def fill(bootstrap):
     from confluent_kafka import Producer
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "compression.type": "lz4"})
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
     for i in range(RECORDS):
         while True:
             try:
@@ -74,7 +74,8 @@ def one(creek_bin, load, throttle):
         from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
         admin = AdminClient({"bootstrap.servers": bootstrap})
         for future in admin.create_topics([
-            NewTopic("lat", num_partitions=1, replication_factor=1),
+            NewTopic("lat-before", num_partitions=1, replication_factor=1),
+            NewTopic("lat-during", num_partitions=1, replication_factor=1),
             NewTopic("changelog", num_partitions=1, replication_factor=1,
                      config={"cleanup.policy": "delete", "segment.bytes": str(16 << 20)}),
         ]).values():
@@ -82,12 +83,12 @@ def one(creek_bin, load, throttle):
         started = time.monotonic()
         fill(bootstrap)
         print(f"  wrote {RECORDS:,} keyed records in {time.monotonic() - started:.1f} s", flush=True)
-        baseline = latency(load, bootstrap)
+        baseline = latency(load, bootstrap, "lat-before")
         resource = ConfigResource("topic", "changelog", incremental_configs=[
             ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.SET)])
         for future in admin.incremental_alter_configs([resource]).values():
             future.result(30)
-        during = latency(load, bootstrap)
+        during = latency(load, bootstrap, "lat-during")
         deadline = time.monotonic() + 300
         passes = []
         while time.monotonic() < deadline and not passes:
@@ -111,7 +112,7 @@ def one(creek_bin, load, throttle):
 
 def main():
     creek, load = build()
-    print(f"{os.cpu_count()} cores; {RECORDS:,} records of {len(VALUE)} B over {KEYS:,} keys (lz4)", flush=True)
+    print(f"{os.cpu_count()} cores; {RECORDS:,} records of {len(VALUE)} B over {KEYS:,} keys (uncompressed)", flush=True)
     for throttle in (None, 20_000_000):
         one(creek, load, throttle)
 
