@@ -7,9 +7,9 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
-import NIOCore
-import NIOPosix
-import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `creek serve`: runs the broker until SIGINT or SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
@@ -57,26 +57,13 @@ struct ServeCommand: AsyncParsableCommand {
             StandardError.emit("creek: \(error)\n")
             throw ExitCode(64)
         }
-        let started = ContinuousClock.now
-        let openFiles = OpenFileLimit.raise()
-        logger.debug("open file limit", metadata: ["limit": "\(openFiles)"])
-        let broker = try Broker.open(config: brokerConfig, logger: logger, clock: Self.nowMs)
-        let topics = broker.topics
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let service = BrokerService(broker: broker, group: group) { address in
-            let elapsed = ContinuousClock.now - started
-            let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-            let shown = address.map { "\($0.ipAddress ?? brokerConfig.listenHost):\($0.port ?? brokerConfig.listenPort)" }
-                ?? "\(brokerConfig.listenHost):\(brokerConfig.listenPort)"
-            print("creek ready on \(shown) (data \(brokerConfig.dataDirectory), flush \(brokerConfig.flush.rawValue), node \(brokerConfig.nodeId), \(topics.allTopics().count) topics, started in \(milliseconds) ms)")
-            fflush(nil)
-        }
         SecondSignal.install()
-        let serviceGroup = ServiceGroup(
-            configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
-        try await serviceGroup.run()
-        try await group.shutdownGracefully()
+        let runtime = try await BrokerRuntime.start(config: brokerConfig, logger: logger, signals: [.sigterm, .sigint])
+        let elapsed = runtime.startupDuration.components
+        let milliseconds = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+        print("creek ready on \(runtime.bootstrap) (data \(brokerConfig.dataDirectory), flush \(brokerConfig.flush.rawValue), node \(brokerConfig.nodeId), \(runtime.broker.topics.allTopics().count) topics, started in \(milliseconds) ms)")
+        fflush(nil)
+        try await runtime.waitUntilStopped()
     }
 
     private func makeConfig() throws -> BrokerConfig {
@@ -112,7 +99,4 @@ struct ServeCommand: AsyncParsableCommand {
         return result
     }
 
-    @Sendable static func nowMs() -> Int64 {
-        Int64(Date().timeIntervalSince1970 * 1000)
-    }
 }
