@@ -86,8 +86,12 @@ def test_configs(creek):
     assert described["segment.bytes"].value == "500000"
     assert described["retention.ms"].value == str(7 * 24 * 3600 * 1000)
     bad = ConfigResource(ConfigResource.Type.TOPIC, "conf", incremental_configs=[
-        ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.SET)])
+        ConfigEntry("cleanup.policy", "shred", incremental_operation=AlterConfigOpType.SET)])
     assert error_code(a.incremental_alter_configs([bad])[bad]) == KafkaError.INVALID_CONFIG
+    compact = ConfigResource(ConfigResource.Type.TOPIC, "conf", incremental_configs=[
+        ConfigEntry("cleanup.policy", "compact,delete", incremental_operation=AlterConfigOpType.SET)])
+    a.incremental_alter_configs([compact])[compact].result(30)
+    assert a.describe_configs([resource])[resource].result(30)["cleanup.policy"].value == "compact,delete"
     broker = ConfigResource(ConfigResource.Type.BROKER, "1")
     broker_configs = a.describe_configs([broker])[broker].result(30)
     assert broker_configs["num.partitions"].value == "1"
