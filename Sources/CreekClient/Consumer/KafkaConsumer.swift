@@ -1,0 +1,152 @@
+import KafkaCompression
+import KafkaProtocol
+public import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A consumer of assigned partitions: `assign`, `seek`, then iterate `batches()` — each
+/// element is every record one round of Fetch requests returned (one request per leader,
+/// in parallel), not one await per record. Records are pulled: nothing is fetched until the
+/// loop asks for the next batch, so a slow loop pauses fetching (back-pressure) and memory
+/// stays bounded by one round. Compressed batches, batches thinned by compaction and
+/// read_committed (aborted transactions dropped) are handled. Thread-safe.
+public final class KafkaConsumer: Sendable {
+    public let config: ConsumerConfig
+    let cluster: KafkaCluster
+    let logger: Logger
+    /// Each assigned partition's next offset (nil until resolved from `autoOffsetReset`).
+    let positions = NIOLockedValueBox<[TopicPartition: Int64?]>([:])
+    let paused = NIOLockedValueBox<Set<TopicPartition>>([])
+    /// Seeks by time or to an end, resolved on the next fetch round.
+    let pendingSeeks = NIOLockedValueBox<[TopicPartition: SeekTarget]>([:])
+
+    public init(config: ConsumerConfig, logger: Logger = Logger(label: "creek.consumer")) {
+        self.config = config
+        self.logger = logger
+        cluster = KafkaCluster(config: config.client)
+    }
+
+    /// Reads exactly these partitions from now on (replacing any earlier assignment).
+    public func assign(_ partitions: [TopicPartition]) {
+        positions.withLockedValue { positions in
+            let kept = positions
+            positions = [:]
+            for partition in partitions { positions[partition] = kept[partition] ?? nil }
+        }
+    }
+
+    public var assignment: [TopicPartition] { positions.withLockedValue { Array($0.keys) } }
+
+    public func seek(_ partition: TopicPartition, to target: SeekTarget) {
+        if case .offset(let offset) = target {
+            positions.withLockedValue { $0[partition] = offset }
+            pendingSeeks.withLockedValue { $0[partition] = nil }
+        } else {
+            pendingSeeks.withLockedValue { $0[partition] = target }
+        }
+    }
+
+    /// The next offset to read, once known.
+    public func position(_ partition: TopicPartition) -> Int64? {
+        positions.withLockedValue { $0[partition] ?? nil }
+    }
+
+    public func pause(_ partitions: [TopicPartition]) { paused.withLockedValue { $0.formUnion(partitions) } }
+    public func resume(_ partitions: [TopicPartition]) { paused.withLockedValue { $0.subtract(partitions) } }
+
+    /// Batches of records as they are fetched. Ends when the task is cancelled; throws on
+    /// an error that retries cannot fix (e.g. an offset out of range with reset `none`).
+    public func batches() -> ConsumerBatches { ConsumerBatches(consumer: self) }
+
+    public func close() async {
+        await cluster.close()
+    }
+
+    // MARK: - Offsets
+
+    /// ListOffsets for `partitions` at `timestamp` (-1 latest, -2 earliest, else a time).
+    public func offsets(_ partitions: [TopicPartition], at timestamp: Int64) async throws -> [TopicPartition: Int64] {
+        var byLeader: [Int32: [TopicPartition]] = [:]
+        for partition in partitions {
+            byLeader[try await cluster.leader(of: partition.topic, partition: partition.partition), default: []].append(partition)
+        }
+        var result: [TopicPartition: Int64] = [:]
+        for (leader, group) in byLeader {
+            let connection = try await cluster.connection(to: leader)
+            let version = try connection.version(of: .listOffsets, supported: 1...8)
+            var request = ListOffsetsRequest()
+            request.replicaId = -1
+            request.isolationLevel = config.isolationLevel.rawValue
+            let topics = Dictionary(grouping: group, by: \.topic)
+            request.topics = topics.map { topic, parts in
+                .init(name: topic, partitions: parts.map { .init(partitionIndex: $0.partition, currentLeaderEpoch: -1, timestamp: timestamp, maxNumOffsets: 1) })
+            }
+            let response = try await connection.send(request, version: version, timeout: config.client.requestTimeout)
+            for topic in response.topics {
+                for partition in topic.partitions {
+                    guard partition.errorCode == 0 else {
+                        throw KafkaClientError.broker(KafkaErrorCode(rawValue: partition.errorCode) ?? .unknownServerError, message: nil, context: "ListOffsets \(topic.name)-\(partition.partitionIndex)")
+                    }
+                    result[TopicPartition(topic.name, partition.partitionIndex)] = partition.offset
+                }
+            }
+        }
+        return result
+    }
+
+    /// Positions still unknown or pending a seek by time/end are looked up (ListOffsets).
+    func resolvePositions() async throws {
+        let seeks = pendingSeeks.withLockedValue { seeks in
+            defer { seeks.removeAll() }
+            return seeks
+        }
+        let unknown = positions.withLockedValue { $0.filter { $0.value == nil }.map(\.key) }
+        var wanted: [Int64: [TopicPartition]] = [:]
+        for (partition, target) in seeks {
+            switch target {
+            case .beginning: wanted[-2, default: []].append(partition)
+            case .end: wanted[-1, default: []].append(partition)
+            case .timestamp(let time): wanted[time, default: []].append(partition)
+            case .offset(let offset): positions.withLockedValue { $0[partition] = offset }
+            }
+        }
+        for partition in unknown where seeks[partition] == nil {
+            switch config.autoOffsetReset {
+            case .earliest: wanted[-2, default: []].append(partition)
+            case .latest: wanted[-1, default: []].append(partition)
+            case .none: throw KafkaClientError.invalidArgument("no position for \(partition) and autoOffsetReset is none")
+            }
+        }
+        for (timestamp, partitions) in wanted {
+            var found = try await offsets(partitions, at: timestamp)
+            if timestamp >= 0 {
+                // No record at or after the time: the end (as the Java client's offsetsForTimes + seek).
+                let missing = partitions.filter { (found[$0] ?? -1) < 0 }
+                if !missing.isEmpty { found.merge(try await offsets(missing, at: -1)) { $1 } }
+            }
+            positions.withLockedValue { positions in
+                for (partition, offset) in found where positions.keys.contains(partition) { positions[partition] = offset }
+            }
+        }
+    }
+}
+
+/// The records of a consumer as an `AsyncSequence` of batches (see `KafkaConsumer`).
+public struct ConsumerBatches: AsyncSequence, Sendable {
+    public typealias Element = [ConsumerRecord]
+    let consumer: KafkaConsumer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let consumer: KafkaConsumer
+
+        public mutating func next() async throws -> [ConsumerRecord]? {
+            while !Task.isCancelled {
+                let records = try await consumer.fetchRound()
+                if !records.isEmpty { return records }
+            }
+            return nil
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(consumer: consumer) }
+}

@@ -1,0 +1,106 @@
+import KafkaCompression
+import KafkaProtocol
+import NIOCore
+
+/// Records appended one by one straight into a v2 batch body (no per-record objects), then
+/// sealed into a batch: header, optional compression, CRC-32C. Invariant: `body` holds
+/// `count` whole records with offset deltas 0..<count.
+struct BatchEncoder {
+    private(set) var body: ByteBuffer
+    private(set) var count: Int32 = 0
+    private(set) var baseTimestamp: Int64 = -1
+    private(set) var maxTimestamp: Int64 = -1
+
+    init(capacity: Int) {
+        body = ByteBufferAllocator().buffer(capacity: capacity)
+    }
+
+    var sizeInBytes: Int { RecordBatch.headerSize + body.readableBytes }
+
+    /// The bytes `append` would add for this record (an upper bound within 10 bytes).
+    static func estimate(_ record: ProducerRecord) -> Int {
+        var size = 32 + (record.key?.count ?? 0) + (record.value?.count ?? 0)
+        for header in record.headers { size += 10 + header.key.utf8.count + (header.value?.count ?? 0) }
+        return size
+    }
+
+    mutating func append(_ record: ProducerRecord, timestamp: Int64) {
+        if count == 0 { baseTimestamp = timestamp }
+        maxTimestamp = max(maxTimestamp, timestamp)
+        let delta = timestamp &- baseTimestamp
+        var length = 1 + Self.varlongSize(delta) + Self.varlongSize(Int64(count))
+        length += Self.nullableSize(record.key) + Self.nullableSize(record.value) + Self.varlongSize(Int64(record.headers.count))
+        for header in record.headers {
+            let keyBytes = header.key.utf8.count
+            length += Self.varlongSize(Int64(keyBytes)) + keyBytes + Self.nullableSize(header.value)
+        }
+        body.writeVarint(Int32(length))
+        body.writeInteger(Int8(0))
+        body.writeVarlong(delta)
+        body.writeVarint(count)
+        Self.writeNullable(record.key, to: &body)
+        Self.writeNullable(record.value, to: &body)
+        body.writeVarint(Int32(record.headers.count))
+        for header in record.headers {
+            body.writeVarint(Int32(header.key.utf8.count))
+            body.writeString(header.key)
+            Self.writeNullable(header.value, to: &body)
+        }
+        count += 1
+    }
+
+    /// The finished batch: base offset 0, the producer's id, epoch and first sequence.
+    func seal(
+        compression: RecordBatch.Compression, producerId: Int64, epoch: Int16, baseSequence: Int32, transactional: Bool
+    ) throws(KafkaClientError) -> ByteBuffer {
+        var records = body
+        if compression != .none {
+            do {
+                records = ByteBuffer(bytes: try BatchCodec.compress(Array(body.readableBytesView), with: compression))
+            } catch {
+                throw .compression("\(error)")
+            }
+        }
+        var batch = ByteBufferAllocator().buffer(capacity: RecordBatch.headerSize + records.readableBytes)
+        batch.writeInteger(Int64(0), endianness: .big)
+        batch.writeInteger(Int32(RecordBatch.headerSize - RecordBatch.logOverhead + records.readableBytes), endianness: .big)
+        batch.writeInteger(Int32(-1), endianness: .big)
+        batch.writeInteger(Int8(2))
+        batch.writeInteger(UInt32(0), endianness: .big)
+        var attributes = compression.rawValue
+        if transactional { attributes |= 0x10 }
+        batch.writeInteger(attributes, endianness: .big)
+        batch.writeInteger(count - 1, endianness: .big)
+        batch.writeInteger(baseTimestamp, endianness: .big)
+        batch.writeInteger(maxTimestamp, endianness: .big)
+        batch.writeInteger(producerId, endianness: .big)
+        batch.writeInteger(epoch, endianness: .big)
+        batch.writeInteger(baseSequence, endianness: .big)
+        batch.writeInteger(count, endianness: .big)
+        batch.writeImmutableBuffer(records)
+        let covered = batch.getSlice(at: 21, length: batch.readableBytes - 21) ?? ByteBuffer()
+        batch.setInteger(CRC32C.checksum(covered), at: 17, endianness: .big)
+        return batch
+    }
+
+    private static func varlongSize(_ value: Int64) -> Int {
+        var zigzag = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+        var size = 1
+        while zigzag >= 0x80 {
+            zigzag >>= 7
+            size += 1
+        }
+        return size
+    }
+
+    private static func nullableSize(_ bytes: [UInt8]?) -> Int {
+        guard let bytes else { return 1 }
+        return varlongSize(Int64(bytes.count)) + bytes.count
+    }
+
+    private static func writeNullable(_ bytes: [UInt8]?, to buffer: inout ByteBuffer) {
+        guard let bytes else { return buffer.writeVarint(-1) }
+        buffer.writeVarint(Int32(bytes.count))
+        buffer.writeBytes(bytes)
+    }
+}

@@ -1,0 +1,216 @@
+import KafkaProtocol
+public import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A Kafka producer in Swift: records are gathered per partition into batches (sent when
+/// `batchSize` is reached or `linger` has passed), batches to the same broker share a
+/// Produce request, `send` suspends while `bufferMemory` is full, and with idempotence (the
+/// default) every batch carries the producer id and sequence numbers, so retries after lost
+/// responses or reconnects never store a record twice. Thread-safe; every call may come
+/// from any task. The sender runs in `run()`: start it in a task (or use `start`).
+public final class KafkaProducer: Sendable {
+    public let config: ProducerConfig
+    let cluster: KafkaCluster
+    let state = NIOLockedValueBox(ProducerState())
+    let logger: Logger
+    let wake = WakeSignal()
+    private let reports: AsyncStream<Result<RecordMetadata, KafkaClientError>>.Continuation
+    /// Outcomes of records sent with `sendAsync`, in completion order.
+    public let deliveryReports: AsyncStream<Result<RecordMetadata, KafkaClientError>>
+
+    public init(config: ProducerConfig, logger: Logger = Logger(label: "creek.producer")) {
+        self.config = config
+        self.logger = logger
+        cluster = KafkaCluster(config: config.client)
+        (deliveryReports, reports) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// A producer whose sender runs in a task of its own until `close()`.
+    public static func start(config: ProducerConfig, logger: Logger = Logger(label: "creek.producer")) async throws -> KafkaProducer {
+        let producer = KafkaProducer(config: config, logger: logger)
+        try await producer.initialise()
+        Task { await producer.run() }
+        return producer
+    }
+
+    /// Gets a producer id when idempotence is on (InitProducerId); `run()` calls it too.
+    func initialise() async throws {
+        guard config.enableIdempotence, state.withLockedValue({ $0.producerId }) < 0 else { return }
+        let response = try await cluster.retrying("InitProducerId") {
+            let connection = try await cluster.anyConnection()
+            let version = try connection.version(of: .initProducerId, supported: 0...5)
+            var request = InitProducerIdRequest()
+            request.transactionalId = nil
+            request.transactionTimeoutMs = 60_000
+            let answer = try await connection.send(request, version: version, timeout: config.client.requestTimeout)
+            if answer.errorCode != 0 {
+                throw KafkaClientError.broker(KafkaErrorCode(rawValue: answer.errorCode) ?? .unknownServerError, message: nil, context: "InitProducerId")
+            }
+            return answer
+        }
+        state.withLockedValue {
+            $0.producerId = response.producerId
+            $0.epoch = response.producerEpoch
+        }
+    }
+
+    /// Sends `record` and returns where it was stored, once the broker acknowledged it
+    /// (at once with acks=0, offset -1).
+    public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
+        let (partition, timestamp) = try await prepare(record)
+        return try await withCheckedThrowingContinuation { continuation in
+            append(record, to: partition, timestamp: timestamp, completion: .waiting(continuation))
+        }
+    }
+
+    /// Queues `record` and returns at once; its outcome arrives on `deliveryReports`.
+    /// Suspends only while the buffer is full.
+    public func sendAsync(_ record: ProducerRecord) async throws {
+        let (partition, timestamp) = try await prepare(record)
+        append(record, to: partition, timestamp: timestamp, completion: .report)
+    }
+
+    /// Sends everything queued now and waits until it is acknowledged.
+    public func flush() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = state.withLockedValue { state -> Bool in
+                if state.isIdle { return true }
+                state.flushing = true
+                state.flushWaiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() } else { wake.signal() }
+        }
+    }
+
+    /// Flushes, stops the sender and closes the connections.
+    public func close() async {
+        await flush()
+        state.withLockedValue { $0.closed = true }
+        wake.signal()
+        reports.finish()
+        await cluster.close()
+    }
+
+    // MARK: - Appending
+
+    private func prepare(_ record: ProducerRecord) async throws -> (TopicPartition, Int64) {
+        if state.withLockedValue({ $0.closed }) { throw KafkaClientError.closed }
+        let partition = try await choosePartition(record)
+        let size = BatchEncoder.estimate(record)
+        let fits = state.withLockedValue { state -> Bool in
+            if state.reservedBytes + size <= config.bufferMemory || state.reservedBytes == 0 {
+                state.reservedBytes += size
+                return true
+            }
+            return false
+        }
+        if !fits {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLockedValue { state -> Bool in
+                    if state.reservedBytes + size <= config.bufferMemory || state.reservedBytes == 0 {
+                        state.reservedBytes += size
+                        return true
+                    }
+                    state.spaceWaiters.append((size, continuation))
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+        return (partition, record.timestamp ?? Self.nowMs())
+    }
+
+    private func choosePartition(_ record: ProducerRecord) async throws -> TopicPartition {
+        if let partition = record.partition { return TopicPartition(record.topic, partition) }
+        var count = state.withLockedValue { $0.partitionCounts[record.topic] }
+        if count == nil {
+            let metadata = try await cluster.retrying("metadata of \(record.topic)") { () async throws -> ClusterMetadata in
+                let known = try await cluster.metadata(for: [record.topic], force: true)
+                if let error = known.topics[record.topic]?.error { throw KafkaClientError.broker(error, message: nil, context: "metadata of \(record.topic)") }
+                return known
+            }
+            count = metadata.topics[record.topic]?.partitionCount
+            state.withLockedValue { $0.partitionCounts[record.topic] = count }
+        }
+        guard let count, count > 0 else { throw KafkaClientError.broker(.unknownTopicOrPartition, message: nil, context: record.topic) }
+        if let key = record.key { return TopicPartition(record.topic, Partitioner.partition(forKey: key, count: count)) }
+        return state.withLockedValue { state in
+            let chosen = state.sticky[record.topic] ?? Int32.random(in: 0..<Int32(count))
+            state.sticky[record.topic] = chosen
+            return TopicPartition(record.topic, chosen)
+        }
+    }
+
+    private func append(_ record: ProducerRecord, to partition: TopicPartition, timestamp: Int64, completion: Completion) {
+        let size = BatchEncoder.estimate(record)
+        let full = state.withLockedValue { state -> Bool in
+            var batch = state.open[partition] ?? OpenBatch(encoder: BatchEncoder(capacity: min(config.batchSize, 64 << 10)), createdAt: .now)
+            if batch.encoder.count > 0 && batch.encoder.sizeInBytes + size > config.batchSize {
+                seal(&state, partition, batch)
+                batch = OpenBatch(encoder: BatchEncoder(capacity: min(config.batchSize, 64 << 10)), createdAt: .now)
+            }
+            batch.encoder.append(record, timestamp: timestamp)
+            batch.completions.append((completion, timestamp))
+            batch.reserved += size
+            if batch.encoder.sizeInBytes >= config.batchSize {
+                seal(&state, partition, batch)
+                state.open[partition] = nil
+                return true
+            }
+            state.open[partition] = batch
+            return state.queued[partition].map { !$0.isEmpty } ?? false
+        }
+        if full { wake.signal() }
+    }
+
+    /// Moves an open batch to its partition's queue, assigning its sequence numbers. A
+    /// sticky partition moves on once its batch is sealed (KIP-480).
+    func seal(_ state: inout ProducerState, _ partition: TopicPartition, _ batch: OpenBatch) {
+        let sequence = state.sequences[partition] ?? 0
+        let idempotent = state.producerId >= 0
+        do {
+            let bytes = try batch.encoder.seal(
+                compression: config.compression, producerId: state.producerId, epoch: idempotent ? state.epoch : -1,
+                baseSequence: idempotent ? sequence : -1, transactional: false
+            )
+            if idempotent { state.sequences[partition] = sequence &+ batch.encoder.count }
+            state.queued[partition, default: []].append(SealedBatch(
+                partition: partition, bytes: bytes, completions: batch.completions, reserved: batch.reserved, firstAttempt: .now
+            ))
+        } catch {
+            fail(batch.completions, error)
+            state.reservedBytes -= batch.reserved
+        }
+        if state.sticky[partition.topic] == partition.partition, let count = state.partitionCounts[partition.topic], count > 1 {
+            state.sticky[partition.topic] = Int32.random(in: 0..<Int32(count))
+        }
+    }
+
+    func fail(_ completions: [(Completion, timestamp: Int64)], _ error: KafkaClientError) {
+        for (completion, _) in completions {
+            switch completion {
+            case .waiting(let continuation): continuation.resume(throwing: error)
+            case .report: reports.yield(.failure(error))
+            }
+        }
+    }
+
+    func succeed(_ completions: [(Completion, timestamp: Int64)], partition: TopicPartition, baseOffset: Int64, appendTime: Int64) {
+        for (index, (completion, timestamp)) in completions.enumerated() {
+            let metadata = RecordMetadata(
+                topic: partition.topic, partition: partition.partition, offset: baseOffset < 0 ? -1 : baseOffset + Int64(index),
+                timestamp: appendTime >= 0 ? appendTime : timestamp
+            )
+            switch completion {
+            case .waiting(let continuation): continuation.resume(returning: metadata)
+            case .report: reports.yield(.success(metadata))
+            }
+        }
+    }
+
+    func wakeSender() { wake.signal() }
+
+    static func nowMs() -> Int64 { WallClock.nowMs() }
+}

@@ -1,0 +1,165 @@
+import KafkaProtocol
+import Logging
+import NIOCore
+
+extension KafkaProducer {
+    /// The sender: seals batches whose linger passed, sends every partition's next batch
+    /// (one Produce request per broker, at most `maxInFlight` per broker), and handles the
+    /// answers. Runs until `close()`; requests run as child tasks, so cancelling it cancels
+    /// them.
+    public func run() async {
+        do {
+            try await initialise()
+        } catch {
+            logger.error("producer could not get a producer id", metadata: ["error": "\(error)"])
+        }
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                let (ready, nextDeadline, closed) = collect()
+                if closed && ready.isEmpty { break }
+                for (leader, batches) in ready {
+                    group.addTask { await self.dispatch(batches, to: leader) }
+                }
+                if !ready.isEmpty { continue }
+                // Nothing to send: wait for a wake-up or the next linger deadline.
+                let wait = nextDeadline.map { max(.zero, $0 - .now) } ?? .seconds(1)
+                await wake.wait(timeout: wait)
+            }
+        }
+    }
+
+    /// Sealed batches ready to go, grouped by leader; the next linger deadline; whether
+    /// the producer is closed.
+    private func collect() -> ([(Int32, [SealedBatch])], ContinuousClock.Instant?, Bool) {
+        let now = ContinuousClock.now
+        let linger = config.linger
+        let idempotent = config.enableIdempotence
+        let (candidates, deadline, closed) = state.withLockedValue { state -> ([SealedBatch], ContinuousClock.Instant?, Bool) in
+            var deadline: ContinuousClock.Instant?
+            for (partition, batch) in state.open {
+                if state.flushing || state.closed || now - batch.createdAt >= linger {
+                    seal(&state, partition, batch)
+                    state.open[partition] = nil
+                } else {
+                    let due = batch.createdAt + linger
+                    deadline = deadline.map { min($0, due) } ?? due
+                }
+            }
+            var taken: [SealedBatch] = []
+            for (partition, queue) in state.queued where !queue.isEmpty {
+                let busy = state.inFlight[partition] ?? 0
+                if idempotent && busy > 0 { continue }
+                var queue = queue
+                taken.append(queue.removeFirst())
+                state.queued[partition] = queue
+                state.inFlight[partition] = busy + 1
+            }
+            return (taken, deadline, state.closed)
+        }
+        guard !candidates.isEmpty else { return ([], deadline, closed) }
+        // Leaders come from the cluster's cached metadata; unknown ones are looked up by
+        // `dispatch` (grouped under -1).
+        return ([(-1, candidates)], deadline, closed)
+    }
+
+    /// Sends `batches` (grouped by leader here), handles each partition's answer.
+    private func dispatch(_ batches: [SealedBatch], to _: Int32) async {
+        var byLeader: [Int32: [SealedBatch]] = [:]
+        for batch in batches {
+            do {
+                let leader = try await cluster.leader(of: batch.partition.topic, partition: batch.partition.partition)
+                byLeader[leader, default: []].append(batch)
+            } catch let error as KafkaClientError {
+                await retryOrFail(batch, error)
+            } catch {
+                await retryOrFail(batch, .connection("\(error)"))
+            }
+        }
+        await withDiscardingTaskGroup { group in
+            for (leader, batches) in byLeader {
+                group.addTask { await self.produce(batches, leader: leader) }
+            }
+        }
+        wakeSender()
+    }
+
+    private func produce(_ batches: [SealedBatch], leader: Int32) async {
+        var request = ProduceRequest()
+        request.acks = config.acks.rawValue
+        request.timeoutMs = Int32(config.client.requestTimeout.components.seconds * 1000)
+        var topics: [String: [ProduceRequest.PartitionProduceData]] = [:]
+        for batch in batches {
+            topics[batch.partition.topic, default: []].append(.init(index: batch.partition.partition, records: .bytes(batch.bytes)))
+        }
+        request.topicData = topics.map { ProduceRequest.TopicProduceData(name: $0.key, partitionData: $0.value) }
+        let response: ProduceResponse
+        do {
+            let connection = try await cluster.connection(to: leader)
+            let version = try connection.version(of: .produce, supported: 3...9)
+            if config.acks == .none {
+                connection.sendWithoutResponse(request, version: version)
+                for batch in batches { complete(batch, baseOffset: -1, appendTime: -1) }
+                return
+            }
+            response = try await connection.send(request, version: version, timeout: config.client.requestTimeout + .seconds(5))
+        } catch {
+            let failure = error as? KafkaClientError ?? .connection("\(error)")
+            for batch in batches { await retryOrFail(batch, failure) }
+            return
+        }
+        var answers: [TopicPartition: ProduceResponse.PartitionProduceResponse] = [:]
+        for topic in response.responses {
+            for partition in topic.partitionResponses { answers[TopicPartition(topic.name, partition.index)] = partition }
+        }
+        for batch in batches {
+            guard let answer = answers[batch.partition] else {
+                await retryOrFail(batch, .malformedResponse("no answer for \(batch.partition)"))
+                continue
+            }
+            let code = KafkaErrorCode(rawValue: answer.errorCode) ?? .unknownServerError
+            if answer.errorCode == 0 || code == .duplicateSequenceNumber {
+                complete(batch, baseOffset: answer.baseOffset, appendTime: answer.logAppendTimeMs)
+            } else {
+                await retryOrFail(batch, .broker(code, message: answer.errorMessage, context: "produce to \(batch.partition)"))
+            }
+        }
+    }
+
+    private func complete(_ batch: SealedBatch, baseOffset: Int64, appendTime: Int64) {
+        succeed(batch.completions, partition: batch.partition, baseOffset: baseOffset, appendTime: appendTime)
+        finish(batch)
+    }
+
+    /// Puts a batch that failed with a retriable error back at the head of its partition's
+    /// queue (same bytes, same sequence numbers) after a backoff, or fails its records.
+    private func retryOrFail(_ batch: SealedBatch, _ error: KafkaClientError) async {
+        var batch = batch
+        batch.attempts += 1
+        let retriable = error.isRetriable && ContinuousClock.now - batch.firstAttempt < config.client.deliveryTimeout
+        guard retriable else {
+            logger.warning("records failed", metadata: ["partition": "\(batch.partition)", "error": "\(error)"])
+            fail(batch.completions, error)
+            finish(batch)
+            return
+        }
+        let backoff = min(config.client.retryBackoff * (1 << min(batch.attempts - 1, 10)), config.client.retryBackoffMax)
+        try? await Task.sleep(for: backoff)
+        try? await cluster.refreshMetadata()
+        let requeued = batch
+        state.withLockedValue { state in
+            state.queued[requeued.partition, default: []].insert(requeued, at: 0)
+            state.inFlight[requeued.partition, default: 1] -= 1
+        }
+        wakeSender()
+    }
+
+    private func finish(_ batch: SealedBatch) {
+        let limit = config.bufferMemory
+        let (resumed, idle) = state.withLockedValue { state in
+            state.inFlight[batch.partition, default: 1] -= 1
+            return (state.release(batch.reserved, limit: limit), state.idleWaiters())
+        }
+        for waiter in resumed { waiter.resume() }
+        for waiter in idle { waiter.resume() }
+    }
+}

@@ -1,0 +1,69 @@
+import KafkaProtocol
+import NIOCore
+
+/// How a record learns its outcome: a suspended `send`, or the delivery-report stream.
+enum Completion: Sendable {
+    case waiting(CheckedContinuation<RecordMetadata, any Error>)
+    case report
+}
+
+/// Records of one partition being gathered into a batch.
+struct OpenBatch {
+    var encoder: BatchEncoder
+    var completions: [(Completion, timestamp: Int64)] = []
+    var createdAt: ContinuousClock.Instant
+    var reserved = 0
+}
+
+/// A sealed batch: its bytes (sequence numbers already assigned) and who is waiting.
+struct SealedBatch: Sendable {
+    var partition: TopicPartition
+    var bytes: ByteBuffer
+    var completions: [(Completion, timestamp: Int64)]
+    var reserved: Int
+    var firstAttempt: ContinuousClock.Instant
+    var attempts = 0
+}
+
+/// The producer's mutable state, only ever touched under its lock. Invariants: a partition
+/// has at most one open batch; its sealed batches wait in `queued` in sequence order; with
+/// idempotence at most one of them is in flight (so a retry can never overtake a later
+/// batch); `reservedBytes` counts every record not yet acknowledged.
+struct ProducerState {
+    var open: [TopicPartition: OpenBatch] = [:]
+    var queued: [TopicPartition: [SealedBatch]] = [:]
+    var inFlight: [TopicPartition: Int] = [:]
+    var requestsInFlight: [Int32: Int] = [:]
+    var reservedBytes = 0
+    var spaceWaiters: [(bytes: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    var flushWaiters: [CheckedContinuation<Void, Never>] = []
+    var sticky: [String: Int32] = [:]
+    var partitionCounts: [String: Int] = [:]
+    var sequences: [TopicPartition: Int32] = [:]
+    var producerId: Int64 = -1
+    var epoch: Int16 = -1
+    var flushing = false
+    var closed = false
+
+    var isIdle: Bool { open.isEmpty && queued.values.allSatisfy(\.isEmpty) && inFlight.values.allSatisfy { $0 == 0 } }
+
+    /// Releases `bytes` of buffer and returns the waiters that now fit.
+    mutating func release(_ bytes: Int, limit: Int) -> [CheckedContinuation<Void, Never>] {
+        reservedBytes -= bytes
+        var resumed: [CheckedContinuation<Void, Never>] = []
+        while let first = spaceWaiters.first, reservedBytes + first.bytes <= limit || reservedBytes == 0 {
+            spaceWaiters.removeFirst()
+            reservedBytes += first.bytes
+            resumed.append(first.continuation)
+        }
+        return resumed
+    }
+
+    /// Flush waiters to resume once nothing is left to send.
+    mutating func idleWaiters() -> [CheckedContinuation<Void, Never>] {
+        guard isIdle else { return [] }
+        flushing = false
+        defer { flushWaiters.removeAll() }
+        return flushWaiters
+    }
+}
