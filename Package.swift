@@ -146,6 +146,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "CreekClientTests",
+            dependencies: [
+                "CreekClient", "CreekBroker", "KafkaProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "CreekBrokerTests",
             dependencies: [
                 "CreekBroker", "CreekStorage", "CreekSimulation", "KafkaProtocol",

@@ -17,6 +17,8 @@ public final class Broker: Sendable {
     let clock: @Sendable () -> Int64
     private let inFlight = NIOLockedValueBox(0)
     private let shuttingDown = NIOLockedValueBox(false)
+    /// The port the listener really bound, when the config asked for any free one (0).
+    private let boundPort = NIOLockedValueBox<Int?>(nil)
 
     public init(
         config: BrokerConfig, topics: TopicRegistry, groups: GroupCoordinator, producerIds: ProducerIdAllocator,
@@ -139,9 +141,16 @@ public final class Broker: Sendable {
         return await route.run(self, framed, context)
     }
 
-    /// The broker node as Metadata and DescribeCluster report it.
+    /// The broker node as Metadata and DescribeCluster report it: the advertised address,
+    /// whose port is the bound one when the listener was asked for any free port.
     var node: (id: Int32, host: String, port: Int32) {
         let advertised = config.advertised
-        return (config.nodeId, advertised.host, Int32(advertised.port))
+        let port = config.advertisedPort == nil && config.listenPort == 0 ? boundPort.withLockedValue { $0 } ?? 0 : advertised.port
+        return (config.nodeId, advertised.host, Int32(port))
+    }
+
+    /// Records the port the listener bound (see `node`).
+    func listening(on port: Int?) {
+        boundPort.withLockedValue { $0 = port }
     }
 }

@@ -23,6 +23,7 @@ public final class BrokerService: Service, Sendable {
         // Transactions decided before the last stop get their markers before clients come.
         await broker.transactions.recover()
         let server = try await KafkaServer.start(broker: broker, group: group)
+        broker.listening(on: server.localAddress?.port)
         onReady(server.localAddress)
         await withDiscardingTaskGroup { tasks in
             tasks.addTask { await self.retentionLoop() }

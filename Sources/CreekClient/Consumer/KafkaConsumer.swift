@@ -31,7 +31,8 @@ public final class KafkaConsumer: Sendable {
         positions.withLockedValue { positions in
             let kept = positions
             positions = [:]
-            for partition in partitions { positions[partition] = kept[partition] ?? nil }
+            // `updateValue`, not subscript assignment: assigning nil would remove the key.
+            for partition in partitions { positions.updateValue(kept[partition] ?? nil, forKey: partition) }
         }
     }
 
