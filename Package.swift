@@ -108,6 +108,7 @@ let package = Package(
             name: "creek",
             dependencies: [
                 "KafkaProtocol",
+                "CreekClient",
                 "CreekStorage",
                 "CreekBroker",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

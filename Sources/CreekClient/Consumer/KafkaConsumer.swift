@@ -151,3 +151,15 @@ public struct ConsumerBatches: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(consumer: consumer) }
 }
+
+extension KafkaConsumer {
+    /// How many partitions `topic` has (from fresh metadata).
+    public func partitionCount(of topic: String) async throws -> Int {
+        let metadata = try await cluster.retrying("metadata of \(topic)") { () async throws -> ClusterMetadata in
+            let known = try await cluster.metadata(for: [topic], force: true)
+            if let error = known.topics[topic]?.error { throw KafkaClientError.broker(error, message: nil, context: "metadata of \(topic)") }
+            return known
+        }
+        return metadata.topics[topic]?.partitionCount ?? 0
+    }
+}

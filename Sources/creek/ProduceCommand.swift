@@ -1,0 +1,102 @@
+import ArgumentParser
+import CreekClient
+import KafkaProtocol
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `creek produce TOPIC`: one record per line of standard input, sent with the Swift client.
+struct ProduceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "produce",
+        abstract: "Send lines of standard input as records (text, or JSON lines with --format json)."
+    )
+
+    @OptionGroup var client: ClientOptions
+
+    @Argument(help: "The topic.")
+    var topic: String
+
+    @Option(help: "Input format: text (one value per line) or json (one JSON record per line, base64 fields).")
+    var format = "text"
+
+    @Option(help: "In text format, split each line at this separator into key and value.")
+    var keySeparator: String?
+
+    @Option(help: "A header K=V on every record (repeatable).")
+    var header: [String] = []
+
+    @Option(help: "Send every record to this partition.")
+    var partition: Int32?
+
+    @Option(help: "acks: 0, 1 or all.")
+    var acks = "all"
+
+    @Option(help: "Compression: none, gzip, snappy, lz4 or zstd.")
+    var compression = "none"
+
+    func run() async throws {
+        var config = ProducerConfig(bootstrapServers: client.bootstrapServers)
+        switch acks {
+        case "0": config.acks = .none
+        case "1": config.acks = .leader
+        case "all", "-1": config.acks = .all
+        default: throw ValidationError("--acks must be 0, 1 or all")
+        }
+        guard let codec = ["none": RecordBatch.Compression.none, "gzip": .gzip, "snappy": .snappy, "lz4": .lz4, "zstd": .zstd][compression] else {
+            throw ValidationError("--compression must be none, gzip, snappy, lz4 or zstd")
+        }
+        config.compression = codec
+        config.enableIdempotence = config.acks == .all
+        let headers = try header.map { item -> RecordHeaderValue in
+            guard let equals = item.firstIndex(of: "=") else { throw ValidationError("--header expects K=V") }
+            return RecordHeaderValue(String(item[..<equals]), Array(item[item.index(after: equals)...].utf8))
+        }
+        let producer = try await KafkaProducer.start(config: config)
+        let started = ContinuousClock.now
+        var count = 0
+        var failures = 0
+        let reports = Task {
+            var failed = 0
+            for await report in producer.deliveryReports {
+                if case .failure(let error) = report {
+                    failed += 1
+                    if failed <= 5 { StandardError.emit("creek produce: \(error)\n") }
+                }
+            }
+            return failed
+        }
+        while let line = readLine(strippingNewline: true) {
+            try await producer.sendAsync(try record(from: line, headers: headers))
+            count += 1
+        }
+        await producer.close()
+        failures = await reports.value
+        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+        StandardError.emit("creek produce: \(count - failures) of \(count) records sent to \(topic) in \(String(format: "%.2f", seconds)) s\n")
+        if failures > 0 { throw ExitCode(1) }
+    }
+
+    private func record(from line: String, headers: [RecordHeaderValue]) throws -> ProducerRecord {
+        if format == "json" {
+            let parsed = try JSONDecoder().decode(JSONRecord.self, from: Data(line.utf8))
+            let recordHeaders = try (parsed.headers ?? []).map { pair -> RecordHeaderValue in
+                guard let key = pair.first ?? nil else { throw ValidationError("a header needs a key") }
+                return RecordHeaderValue(key, try JSONRecord.decode(pair.count > 1 ? pair[1] : nil))
+            }
+            return ProducerRecord(
+                topic: topic, partition: parsed.partition ?? partition, key: try JSONRecord.decode(parsed.key),
+                value: try JSONRecord.decode(parsed.value), headers: headers + recordHeaders, timestamp: parsed.timestamp
+            )
+        }
+        if let keySeparator, let range = line.range(of: keySeparator) {
+            return ProducerRecord(
+                topic: topic, partition: partition, key: Array(line[..<range.lowerBound].utf8),
+                value: Array(line[range.upperBound...].utf8), headers: headers
+            )
+        }
+        return ProducerRecord(topic: topic, partition: partition, value: Array(line.utf8), headers: headers)
+    }
+}
