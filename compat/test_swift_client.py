@@ -42,8 +42,8 @@ def swift_consume(bootstrap, topic, *args):
     out = []
     for line in result.stdout.splitlines():
         r = json.loads(line)
-        out.append({"partition": r["partition"], "offset": r["offset"], "key": unb64(r["key"]), "value": unb64(r["value"]),
-                    "headers": [(k, unb64(v)) for k, v in r["headers"]], "timestamp": r["timestamp"]})
+        out.append({"partition": r["partition"], "offset": r["offset"], "key": unb64(r.get("key")), "value": unb64(r.get("value")),
+                    "headers": [(h[0], unb64(h[1] if len(h) > 1 else None)) for h in r.get("headers", [])], "timestamp": r["timestamp"]})
     return out
 
 

@@ -41,7 +41,6 @@ struct ConsumeCommand: AsyncParsableCommand {
         config.isolationLevel = isolation == "read_committed" ? .readCommitted : .readUncommitted
         config.fetchMaxWait = .milliseconds(follow ? 500 : 100)
         let consumer = KafkaConsumer(config: config)
-        defer { Task { await consumer.close() } }
         let partitions: [TopicPartition]
         if let partition {
             partitions = [TopicPartition(topic, partition)]
@@ -70,25 +69,23 @@ struct ConsumeCommand: AsyncParsableCommand {
         func done() -> Bool {
             if let count, printed >= count { return true }
             guard !follow else { return false }
-            return partitions.allSatisfy { (consumer.position($0) ?? -1) >= (ends[$0] ?? 0) }
+            // A position not resolved yet (a seek by time or to the end) is not done.
+            return partitions.allSatisfy { partition in consumer.position(partition).map { $0 >= (ends[partition] ?? 0) } ?? false }
         }
-        if !done() {
-            loop: for try await batch in consumer.batches() {
-                for record in batch {
-                    if output == "json" {
-                        let json = JSONRecord(
-                            topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp,
-                            key: JSONRecord.encode(record.key), value: JSONRecord.encode(record.value),
-                            headers: record.headers.map { [$0.key, JSONRecord.encode($0.value)] }
-                        )
-                        print(String(decoding: try encoder.encode(json), as: UTF8.self))
-                    } else {
-                        print(String(decoding: record.value ?? [], as: UTF8.self))
-                    }
-                    printed += 1
-                    if let count, printed >= count { break loop }
+        loop: while !done() {
+            for record in try await consumer.poll() {
+                if output == "json" {
+                    let json = JSONRecord(
+                        topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp,
+                        key: JSONRecord.encode(record.key), value: JSONRecord.encode(record.value),
+                        headers: record.headers.map { [$0.key, JSONRecord.encode($0.value)] }
+                    )
+                    print(String(decoding: try encoder.encode(json), as: UTF8.self))
+                } else {
+                    print(String(decoding: record.value ?? [], as: UTF8.self))
                 }
-                if done() { break }
+                printed += 1
+                if let count, printed >= count { break loop }
             }
         }
         await consumer.close()

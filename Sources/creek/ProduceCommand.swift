@@ -74,8 +74,9 @@ struct ProduceCommand: AsyncParsableCommand {
         }
         await producer.close()
         failures = await reports.value
-        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
-        StandardError.emit("creek produce: \(count - failures) of \(count) records sent to \(topic) in \(String(format: "%.2f", seconds)) s\n")
+        let elapsed = (ContinuousClock.now - started).components
+        let milliseconds = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+        StandardError.emit("creek produce: \(count - failures) of \(count) records sent to \(topic) in \(milliseconds) ms\n")
         if failures > 0 { throw ExitCode(1) }
     }
 
@@ -91,12 +92,21 @@ struct ProduceCommand: AsyncParsableCommand {
                 value: try JSONRecord.decode(parsed.value), headers: headers + recordHeaders, timestamp: parsed.timestamp
             )
         }
-        if let keySeparator, let range = line.range(of: keySeparator) {
-            return ProducerRecord(
-                topic: topic, partition: partition, key: Array(line[..<range.lowerBound].utf8),
-                value: Array(line[range.upperBound...].utf8), headers: headers
-            )
+        if let keySeparator, !keySeparator.isEmpty, let split = Self.split(line, at: keySeparator) {
+            return ProducerRecord(topic: topic, partition: partition, key: Array(split.0.utf8), value: Array(split.1.utf8), headers: headers)
         }
         return ProducerRecord(topic: topic, partition: partition, value: Array(line.utf8), headers: headers)
+    }
+
+    /// `line` before and after the first `separator`, or nil when it has none.
+    static func split(_ line: String, at separator: String) -> (Substring, Substring)? {
+        var index = line.startIndex
+        while index < line.endIndex {
+            if line[index...].hasPrefix(separator) {
+                return (line[..<index], line[line.index(index, offsetBy: separator.count)...])
+            }
+            index = line.index(after: index)
+        }
+        return nil
     }
 }

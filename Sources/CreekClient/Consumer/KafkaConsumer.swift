@@ -59,6 +59,11 @@ public final class KafkaConsumer: Sendable {
     /// an error that retries cannot fix (e.g. an offset out of range with reset `none`).
     public func batches() -> ConsumerBatches { ConsumerBatches(consumer: self) }
 
+    /// One fetch round: the records it returned, possibly none (after `fetchMaxWait`).
+    public func poll() async throws -> [ConsumerRecord] {
+        try await fetchRound()
+    }
+
     public func close() async {
         await cluster.close()
     }
