@@ -5,10 +5,10 @@ import Testing
 
 @Suite("Swift client against an embedded broker")
 struct ProducerConsumerTests {
-    @Test("the embedded broker starts in well under a second and stops cleanly")
+    @Test("the embedded broker listens on a free port and stops cleanly")
     func embeddedStartup() async throws {
         try await withEmbeddedBroker { broker in
-            #expect(broker.startupDuration < .seconds(1), "took \(broker.startupDuration)")
+            // Startup time is a benchmark figure, not a unit-test assertion (CI machines are loaded).
             #expect(broker.address.port != nil && broker.address.port != 0)
         }
     }
