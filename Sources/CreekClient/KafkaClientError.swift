@@ -64,3 +64,11 @@ extension KafkaErrorCode {
         }
     }
 }
+
+extension KafkaClientError {
+    /// Throws `.broker` for a non-zero error code from a response.
+    static func check(_ code: Int16, _ context: @autoclosure () -> String, message: String? = nil) throws(KafkaClientError) {
+        guard code != 0 else { return }
+        throw .broker(KafkaErrorCode(rawValue: code) ?? .unknownServerError, message: message, context: context())
+    }
+}

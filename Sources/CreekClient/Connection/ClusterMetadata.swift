@@ -13,6 +13,7 @@ public struct ClusterMetadata: Sendable {
         public var name: String
         public var id: KafkaUUID
         public var error: KafkaErrorCode?
+        public var isInternal = false
         /// Partition index → leader node id (-1: no leader now).
         public var leaders: [Int32: Int32]
         public var partitionCount: Int { leaders.count }
@@ -35,7 +36,7 @@ public struct ClusterMetadata: Sendable {
             for partition in topic.partitions { leaders[partition.partitionIndex] = partition.errorCode == 0 || partition.leaderId >= 0 ? partition.leaderId : -1 }
             topics[name] = Topic(
                 name: name, id: topic.topicId, error: topic.errorCode == 0 ? nil : KafkaErrorCode(rawValue: topic.errorCode) ?? .unknownServerError,
-                leaders: leaders
+                isInternal: topic.isInternal, leaders: leaders
             )
         }
         controllerId = response.controllerId

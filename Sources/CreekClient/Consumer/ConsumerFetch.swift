@@ -67,6 +67,8 @@ extension KafkaConsumer {
                     try await handle(KafkaErrorCode(rawValue: data.errorCode) ?? .unknownServerError, for: partition)
                     continue
                 }
+                let end = config.isolationLevel == .readCommitted && data.lastStableOffset >= 0 ? data.lastStableOffset : data.highWatermark
+                endOffsets.withLockedValue { $0[partition] = end }
                 let (found, next) = try decode(data, partition: partition, from: requested)
                 records += found
                 if next > requested {

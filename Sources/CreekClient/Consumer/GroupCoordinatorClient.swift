@@ -22,8 +22,7 @@ struct GroupCoordinatorClient: Sendable {
     }
 
     func check(_ code: Int16, _ what: String, _ message: String? = nil) throws {
-        guard code != 0 else { return }
-        throw KafkaClientError.broker(KafkaErrorCode(rawValue: code) ?? .unknownServerError, message: message, context: "\(what) \(groupId)")
+        try KafkaClientError.check(code, "\(what) \(groupId)", message: message)
     }
 
     static func encode<Message: KafkaMessage>(_ message: Message, version: Int16) -> ByteBuffer {

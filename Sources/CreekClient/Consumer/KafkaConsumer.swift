@@ -17,6 +17,9 @@ public final class KafkaConsumer: Sendable {
     /// Each assigned partition's next offset (nil until resolved from `autoOffsetReset`).
     let positions = NIOLockedValueBox<[TopicPartition: Int64?]>([:])
     let paused = NIOLockedValueBox<Set<TopicPartition>>([])
+    /// The end each partition's last Fetch reported (high watermark, or the last stable
+    /// offset with read_committed).
+    let endOffsets = NIOLockedValueBox<[TopicPartition: Int64]>([:])
     /// Seeks by time or to an end, resolved on the next fetch round.
     let pendingSeeks = NIOLockedValueBox<[TopicPartition: SeekTarget]>([:])
 
@@ -52,6 +55,13 @@ public final class KafkaConsumer: Sendable {
         positions.withLockedValue { $0[partition] ?? nil }
     }
 
+    /// Records between the position and the end the last Fetch reported (nil before both
+    /// are known) — what Kafka calls the consumer's lag.
+    public func lag(_ partition: TopicPartition) -> Int64? {
+        guard let position = position(partition), let end = endOffsets.withLockedValue({ $0[partition] }) else { return nil }
+        return max(0, end - position)
+    }
+
     public func pause(_ partitions: [TopicPartition]) { paused.withLockedValue { $0.formUnion(partitions) } }
     public func resume(_ partitions: [TopicPartition]) { paused.withLockedValue { $0.subtract(partitions) } }
 
@@ -72,32 +82,7 @@ public final class KafkaConsumer: Sendable {
 
     /// ListOffsets for `partitions` at `timestamp` (-1 latest, -2 earliest, else a time).
     public func offsets(_ partitions: [TopicPartition], at timestamp: Int64) async throws -> [TopicPartition: Int64] {
-        var byLeader: [Int32: [TopicPartition]] = [:]
-        for partition in partitions {
-            byLeader[try await cluster.leader(of: partition.topic, partition: partition.partition), default: []].append(partition)
-        }
-        var result: [TopicPartition: Int64] = [:]
-        for (leader, group) in byLeader {
-            let connection = try await cluster.connection(to: leader)
-            let version = try connection.version(of: .listOffsets, supported: 1...8)
-            var request = ListOffsetsRequest()
-            request.replicaId = -1
-            request.isolationLevel = config.isolationLevel.rawValue
-            let topics = Dictionary(grouping: group, by: \.topic)
-            request.topics = topics.map { topic, parts in
-                .init(name: topic, partitions: parts.map { .init(partitionIndex: $0.partition, currentLeaderEpoch: -1, timestamp: timestamp, maxNumOffsets: 1) })
-            }
-            let response = try await connection.send(request, version: version, timeout: config.client.requestTimeout)
-            for topic in response.topics {
-                for partition in topic.partitions {
-                    guard partition.errorCode == 0 else {
-                        throw KafkaClientError.broker(KafkaErrorCode(rawValue: partition.errorCode) ?? .unknownServerError, message: nil, context: "ListOffsets \(topic.name)-\(partition.partitionIndex)")
-                    }
-                    result[TopicPartition(topic.name, partition.partitionIndex)] = partition.offset
-                }
-            }
-        }
-        return result
+        try await cluster.listOffsets(partitions, at: timestamp, isolationLevel: config.isolationLevel.rawValue)
     }
 
     /// Positions still unknown or pending a seek by time/end are looked up (ListOffsets).
