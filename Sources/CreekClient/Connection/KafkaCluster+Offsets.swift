@@ -30,11 +30,4 @@ extension KafkaCluster {
         }
         return result
     }
-
-    /// The controller's connection (any broker when the cluster names none).
-    func controllerConnection() async throws -> BrokerConnection {
-        let known = try await metadata(for: nil)
-        if known.controllerId >= 0 { return try await connection(to: known.controllerId) }
-        return try await anyConnection()
-    }
 }

@@ -55,6 +55,25 @@ public final class GroupConsumer: Sendable {
 
     public var assignment: [TopicPartition] { consumer.assignment }
 
+    /// This member's identity now, for a transactional producer's `sendOffsetsToTransaction`.
+    public var groupMetadata: ConsumerGroupMetadata {
+        member.withLockedValue {
+            ConsumerGroupMetadata(groupId: group.groupId, generationId: $0.generation, memberId: $0.memberId, groupInstanceId: group.groupInstanceId)
+        }
+    }
+
+    /// The next offset to read of an assigned partition.
+    public func position(_ partition: TopicPartition) -> Int64? { consumer.position(partition) }
+
+    /// Records left to read in an assigned partition (see `KafkaConsumer.lag`).
+    public func lag(_ partition: TopicPartition) -> Int64? { consumer.lag(partition) }
+
+    /// Moves an assigned partition's position (e.g. back after an aborted transaction).
+    public func seek(_ partition: TopicPartition, to target: SeekTarget) { consumer.seek(partition, to: target) }
+
+    public func pause(_ partitions: [TopicPartition]) { consumer.pause(partitions) }
+    public func resume(_ partitions: [TopicPartition]) { consumer.resume(partitions) }
+
     public func batches() -> GroupBatches { GroupBatches(consumer: self) }
 
     /// Commits the positions of every record returned so far.

@@ -10,15 +10,7 @@ struct GroupCoordinatorClient: Sendable {
     let timeout: Duration
 
     func coordinator() async throws -> BrokerConnection {
-        let connection = try await cluster.anyConnection()
-        let version = try connection.version(of: .findCoordinator, supported: 0...3)
-        var request = FindCoordinatorRequest()
-        request.key = groupId
-        request.keyType = 0
-        let answer = try await connection.send(request, version: version, timeout: timeout)
-        try check(answer.errorCode, "FindCoordinator", answer.errorMessage)
-        try await cluster.refreshMetadata()
-        return try await cluster.connection(to: answer.nodeId)
+        try await cluster.connection(to: try await cluster.coordinator(of: groupId, kind: .group))
     }
 
     func check(_ code: Int16, _ what: String, _ message: String? = nil) throws {

@@ -36,6 +36,10 @@ public final class KafkaProducer: Sendable {
 
     /// Gets a producer id when idempotence is on (InitProducerId); `run()` calls it too.
     func initialise() async throws {
+        if config.transactionalId != nil {
+            if state.withLockedValue({ $0.transaction.phase == .uninitialised }) { try await initTransactions() }
+            return
+        }
         guard config.enableIdempotence, state.withLockedValue({ $0.producerId }) < 0 else { return }
         let response = try await cluster.retrying("InitProducerId") {
             let connection = try await cluster.anyConnection()
@@ -97,6 +101,9 @@ public final class KafkaProducer: Sendable {
 
     private func prepare(_ record: ProducerRecord) async throws -> (TopicPartition, Int64) {
         if state.withLockedValue({ $0.closed }) { throw KafkaClientError.closed }
+        if config.transactionalId != nil, state.withLockedValue({ $0.transaction.phase != .open }) {
+            throw KafkaClientError.invalidArgument("a transactional producer sends only inside a transaction (beginTransaction)")
+        }
         let partition = try await choosePartition(record)
         let size = BatchEncoder.estimate(record)
         let fits = state.withLockedValue { state -> Bool in
@@ -173,7 +180,7 @@ public final class KafkaProducer: Sendable {
         do {
             let bytes = try batch.encoder.seal(
                 compression: config.compression, producerId: state.producerId, epoch: idempotent ? state.epoch : -1,
-                baseSequence: idempotent ? sequence : -1, transactional: false
+                baseSequence: idempotent ? sequence : -1, transactional: config.transactionalId != nil
             )
             if idempotent { state.sequences[partition] = sequence &+ batch.encoder.count }
             state.queued[partition, default: []].append(SealedBatch(
@@ -182,6 +189,7 @@ public final class KafkaProducer: Sendable {
         } catch {
             fail(batch.completions, error)
             state.reservedBytes -= batch.reserved
+            if state.transaction.failure == nil { state.transaction.failure = error }
         }
         if state.sticky[partition.topic] == partition.partition, let count = state.partitionCounts[partition.topic], count > 1 {
             state.sticky[partition.topic] = Int32.random(in: 0..<Int32(count))

@@ -23,6 +23,11 @@ public struct ProducerConfig: Sendable {
     /// Sequence numbers and a producer id, so retries never store a record twice.
     public var enableIdempotence = true
     public var compression: RecordBatch.Compression = .none
+    /// Makes the producer transactional (implies idempotence): call `initTransactions()`
+    /// (or `start`), then send only between `beginTransaction()` and commit/abort.
+    public var transactionalId: String?
+    /// How long the coordinator lets a transaction stay open before aborting it.
+    public var transactionTimeout: Duration = .seconds(60)
 
     public init(bootstrapServers: [String]) {
         client = ClientConfig(bootstrapServers: bootstrapServers)

@@ -17,8 +17,12 @@ extension KafkaProducer {
             while !Task.isCancelled {
                 let (ready, nextDeadline, closed) = collect()
                 if closed && ready.isEmpty { break }
-                for (leader, batches) in ready {
-                    group.addTask { await self.dispatch(batches, to: leader) }
+                if !ready.isEmpty {
+                    group.addTask {
+                        await self.dispatch(ready)
+                        self.state.withLockedValue { $0.roundsInFlight -= 1 }
+                        self.wakeSender()
+                    }
                 }
                 if !ready.isEmpty { continue }
                 // Nothing to send: wait for a wake-up or the next linger deadline.
@@ -28,12 +32,12 @@ extension KafkaProducer {
         }
     }
 
-    /// Sealed batches ready to go, grouped by leader; the next linger deadline; whether
-    /// the producer is closed.
-    private func collect() -> ([(Int32, [SealedBatch])], ContinuousClock.Instant?, Bool) {
+    /// Sealed batches ready to go (one round), the next linger deadline, whether the
+    /// producer is closed.
+    private func collect() -> ([SealedBatch], ContinuousClock.Instant?, Bool) {
         let now = ContinuousClock.now
         let linger = config.linger
-        let idempotent = config.enableIdempotence
+        let idempotent = config.enableIdempotence || config.transactionalId != nil
         let (candidates, deadline, closed) = state.withLockedValue { state -> ([SealedBatch], ContinuousClock.Instant?, Bool) in
             var deadline: ContinuousClock.Instant?
             for (partition, batch) in state.open {
@@ -46,6 +50,7 @@ extension KafkaProducer {
                 }
             }
             var taken: [SealedBatch] = []
+            if state.roundsInFlight >= config.maxInFlight { return (taken, deadline, state.closed) }
             for (partition, queue) in state.queued where !queue.isEmpty {
                 let busy = state.inFlight[partition] ?? 0
                 if idempotent && busy > 0 { continue }
@@ -54,17 +59,22 @@ extension KafkaProducer {
                 state.queued[partition] = queue
                 state.inFlight[partition] = busy + 1
             }
+            if !taken.isEmpty { state.roundsInFlight += 1 }
             return (taken, deadline, state.closed)
         }
-        guard !candidates.isEmpty else { return ([], deadline, closed) }
-        // Leaders come from the cluster's cached metadata; unknown ones are looked up by
-        // `dispatch` (grouped under -1).
-        return ([(-1, candidates)], deadline, closed)
+        return (candidates, deadline, closed)
     }
 
-    /// Sends `batches` (grouped by leader here), handles each partition's answer.
-    private func dispatch(_ batches: [SealedBatch], to _: Int32) async {
+    /// Sends one round: `batches` grouped by their partition's leader (looked up in the
+    /// cached metadata), added to the open transaction first; handles each answer.
+    private func dispatch(_ batches: [SealedBatch]) async {
         var byLeader: [Int32: [SealedBatch]] = [:]
+        do {
+            try await addToTransaction(Set(batches.map(\.partition)))
+        } catch {
+            for batch in batches { await retryOrFail(batch, error as? KafkaClientError ?? .connection("\(error)")) }
+            return
+        }
         for batch in batches {
             do {
                 let leader = try await cluster.leader(of: batch.partition.topic, partition: batch.partition.partition)
@@ -80,7 +90,6 @@ extension KafkaProducer {
                 group.addTask { await self.produce(batches, leader: leader) }
             }
         }
-        wakeSender()
     }
 
     private func produce(_ batches: [SealedBatch], leader: Int32) async {
@@ -138,6 +147,7 @@ extension KafkaProducer {
         let retriable = error.isRetriable && ContinuousClock.now - batch.firstAttempt < config.client.deliveryTimeout
         guard retriable else {
             logger.warning("records failed", metadata: ["partition": "\(batch.partition)", "error": "\(error)"])
+            state.withLockedValue { if $0.transaction.phase == .open && $0.transaction.failure == nil { $0.transaction.failure = error } }
             fail(batch.completions, error)
             finish(batch)
             return

@@ -44,6 +44,10 @@ struct ProducerState {
     var epoch: Int16 = -1
     var flushing = false
     var closed = false
+    /// Produce rounds in flight; each sends at most one request per broker, so this bounds
+    /// every broker's requests in flight by `maxInFlight`.
+    var roundsInFlight = 0
+    var transaction = TransactionState()
 
     var isIdle: Bool { open.isEmpty && queued.values.allSatisfy(\.isEmpty) && inFlight.values.allSatisfy { $0 == 0 } }
 
@@ -66,4 +70,15 @@ struct ProducerState {
         defer { flushWaiters.removeAll() }
         return flushWaiters
     }
+}
+
+/// Where a transactional producer stands. `partitions` were added to the open transaction
+/// (AddPartitionsToTxn); `failure` is the first error a record of it met, which makes the
+/// transaction abortable only.
+struct TransactionState {
+    enum Phase { case uninitialised, ready, open }
+    var phase = Phase.uninitialised
+    var partitions: Set<TopicPartition> = []
+    var failure: KafkaClientError?
+    var coordinator: Int32?
 }
