@@ -1,12 +1,16 @@
 """Idempotent producers through a fault-injecting proxy: every record exactly once, in
 send order within each partition, also across broker restarts."""
+import base64
+import json
+import re
+import subprocess
 import threading
 import time
 
 import pytest
 
 from clients import CONSUMERS, create_topic
-from conftest import Creek, free_port
+from conftest import Creek, creek_binary, free_port
 from fault_proxy import FaultProxy
 
 COUNT = 50_000
@@ -48,10 +52,28 @@ def produce_confluent(bootstrap, topic, count, progress):
     return len(failed)
 
 
-PRODUCE = {"kafka-python": produce_kafka_python, "confluent": produce_confluent}
+def produce_swift(bootstrap, topic, count, progress):
+    """The Swift client (`creek produce`, idempotent with acks=all) fed one JSON line per
+    record; small batches so that many Produce requests meet the proxy's faults."""
+    process = subprocess.Popen([creek_binary(), "produce", topic, "--brokers", bootstrap, "--format", "json",
+                                "--batch-size", "4096"],
+                               stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for i in range(count):
+        process.stdin.write(json.dumps({"value": base64.b64encode(str(i).encode()).decode(), "partition": i % PARTITIONS}) + "\n")
+        progress[0] = i
+    process.stdin.close()
+    stderr = process.stderr.read()
+    process.wait(240)
+    assert process.returncode == 0, stderr
+    sent = re.search(r"(\d+) of (\d+) records sent", stderr)
+    assert sent, stderr
+    return int(sent.group(2)) - int(sent.group(1))
 
 
-@pytest.mark.parametrize("client", ["kafka-python", "confluent"])
+PRODUCE = {"kafka-python": produce_kafka_python, "confluent": produce_confluent, "swift": produce_swift}
+
+
+@pytest.mark.parametrize("client", ["kafka-python", "confluent", "swift"])
 @pytest.mark.parametrize("restart", [None, "sigterm", "sigkill"])
 def test_exactly_once_in_order_through_faults(tmp_path, client, restart):
     proxy_port = free_port()

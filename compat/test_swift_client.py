@@ -100,3 +100,41 @@ def test_consume_from_timestamp_and_offset(creek):
     assert [r["offset"] for r in swift_consume(creek.bootstrap, "positions", "--from", "@1000205")][:1] == [21]
     assert [r["offset"] for r in swift_consume(creek.bootstrap, "positions", "--from", "45")] == [45, 46, 47, 48, 49]
     assert swift_consume(creek.bootstrap, "positions", "--from", "end") == []
+
+
+def test_swift_and_confluent_consumers_share_a_group(creek):
+    """A Swift member (`creek consume --group`) and a confluent-kafka member split one
+    topic's partitions: each partition is read by exactly one of them, every record once."""
+    from confluent_kafka.admin import AdminClient
+    from groups import Member, wait_for
+
+    create_topic(creek.bootstrap, "shared", 4)
+    swift = subprocess.Popen([creek_binary(), "consume", "shared", "--brokers", creek.bootstrap, "--group", "mixed",
+                              "--output", "json", "--timeout-ms", "15000"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    confluent = Member(creek.bootstrap, "shared", "mixed", "confluent-member")
+    admin = AdminClient({"bootstrap.servers": creek.bootstrap})
+    try:
+        def stable_with_both():
+            described = admin.describe_consumer_groups(["mixed"])["mixed"].result()
+            return (str(described.state).endswith("STABLE") and len(described.members) == 2
+                    and len(confluent.assignment) == 2)
+        wait_for(stable_with_both, 60, "both members in a stable group")
+        records = [{"key": None, "value": f"v{i}".encode(), "headers": [], "timestamp": 1_700_000_000_000 + i,
+                    "partition": i % 4} for i in range(400)]
+        swift_produce(creek.bootstrap, "shared", records)
+        confluent_records = lambda: {(r["partition"], r["offset"]) for r in confluent.records}
+        wait_for(lambda: len(confluent_records()) >= 200, 60, "the confluent member read its half")
+        confluent.close()
+        out, err = swift.communicate(timeout=90)
+    finally:
+        confluent.stop()
+        if swift.poll() is None:
+            swift.kill()
+            swift.wait()
+    swift_records = [json.loads(line) for line in out.splitlines()]
+    swift_keys = {(r["partition"], r["offset"]) for r in swift_records}
+    assert len(swift_keys) == len(swift_records), "the Swift member read a record twice"
+    assert len(swift_keys) == 200, err[-2000:]
+    assert {p for p, _ in swift_keys}.isdisjoint({p for p, _ in confluent_records()})
+    assert swift_keys | confluent_records() == {(i % 4, i // 4) for i in range(400)}

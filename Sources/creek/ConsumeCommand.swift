@@ -36,10 +36,21 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Option(help: "Isolation: read_uncommitted or read_committed.")
     var isolation = "read_uncommitted"
 
+    @Option(help: "Read as a member of this consumer group (partitions shared with its other members, offsets committed).")
+    var group: String?
+
+    @Option(help: "Stop when no record arrives for this many milliseconds.")
+    var timeoutMs: Int?
+
     func run() async throws {
         var config = ConsumerConfig(bootstrapServers: client.bootstrapServers)
         config.isolationLevel = isolation == "read_committed" ? .readCommitted : .readUncommitted
-        config.fetchMaxWait = .milliseconds(follow ? 500 : 100)
+        config.fetchMaxWait = .milliseconds(follow || group != nil ? 500 : 100)
+        let target = try seekTarget()
+        if let group {
+            try await consumeAsMember(of: group, config: config, target: target)
+            return
+        }
         let consumer = KafkaConsumer(config: config)
         let partitions: [TopicPartition]
         if let partition {
@@ -49,45 +60,94 @@ struct ConsumeCommand: AsyncParsableCommand {
             partitions = (0..<count).map { TopicPartition(topic, Int32($0)) }
         }
         consumer.assign(partitions)
-        let target: SeekTarget
-        switch from {
-        case "beginning": target = .beginning
-        case "end": target = .end
-        case _ where from.hasPrefix("@"):
-            guard let time = Int64(from.dropFirst()) else { throw ValidationError("--from @TIMESTAMP needs milliseconds") }
-            target = .timestamp(time)
-        default:
-            guard let offset = Int64(from) else { throw ValidationError("--from must be beginning, end, an offset or @TIMESTAMP") }
-            target = .offset(offset)
-        }
         for partition in partitions { consumer.seek(partition, to: target) }
         // Without --follow, stop at the high watermarks as they are now.
         let ends = follow ? [:] : try await consumer.offsets(partitions, at: -1)
-        var printed = 0
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        func done() -> Bool {
-            if let count, printed >= count { return true }
+        let printer = RecordPrinter(json: output == "json", limit: count, idleTimeout: timeoutMs)
+        func atEnd() -> Bool {
             guard !follow else { return false }
             // A position not resolved yet (a seek by time or to the end) is not done.
             return partitions.allSatisfy { partition in consumer.position(partition).map { $0 >= (ends[partition] ?? 0) } ?? false }
         }
-        loop: while !done() {
-            for record in try await consumer.poll() {
-                if output == "json" {
-                    let json = JSONRecord(
-                        topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp,
-                        key: JSONRecord.encode(record.key), value: JSONRecord.encode(record.value),
-                        headers: record.headers.map { [$0.key, JSONRecord.encode($0.value)] }
-                    )
-                    print(String(decoding: try encoder.encode(json), as: UTF8.self))
-                } else {
-                    print(String(decoding: record.value ?? [], as: UTF8.self))
-                }
-                printed += 1
-                if let count, printed >= count { break loop }
-            }
-        }
+        while !atEnd(), try printer.print(try await consumer.poll()) {}
         await consumer.close()
+    }
+
+    /// `--group`: subscribe and print until `--count` or `--timeout-ms`; commits and leaves
+    /// the group on the way out. `--from` picks where a partition without a committed
+    /// offset starts (beginning or end).
+    private func consumeAsMember(of groupId: String, config: ConsumerConfig, target: SeekTarget) async throws {
+        var config = config
+        switch target {
+        case .beginning: config.autoOffsetReset = .earliest
+        case .end: config.autoOffsetReset = .latest
+        default: throw ValidationError("with --group, --from must be beginning or end (where partitions without a committed offset start)")
+        }
+        var groupConfig = GroupConfig(groupId: groupId)
+        groupConfig.sessionTimeout = .seconds(10)
+        groupConfig.heartbeatInterval = .milliseconds(500)
+        let member = GroupConsumer(consumer: config, group: groupConfig)
+        member.subscribe([topic])
+        let printer = RecordPrinter(json: output == "json", limit: count, idleTimeout: timeoutMs)
+        while try printer.print(try await member.poll()) {}
+        await member.close()
+    }
+
+    private func seekTarget() throws -> SeekTarget {
+        switch from {
+        case "beginning": return .beginning
+        case "end": return .end
+        case _ where from.hasPrefix("@"):
+            guard let time = Int64(from.dropFirst()) else { throw ValidationError("--from @TIMESTAMP needs milliseconds") }
+            return .timestamp(time)
+        default:
+            guard let offset = Int64(from) else { throw ValidationError("--from must be beginning, end, an offset or @TIMESTAMP") }
+            return .offset(offset)
+        }
+    }
+}
+
+/// Prints records as `creek consume` does (values as text, or JSON lines), flushing each
+/// batch, and says when to stop: after `limit` records or `idleTimeout` ms without one.
+final class RecordPrinter {
+    let json: Bool
+    let limit: Int?
+    let idleTimeout: Int?
+    private var printed = 0
+    private var lastRecord = ContinuousClock.now
+    private let encoder = JSONEncoder()
+
+    init(json: Bool, limit: Int?, idleTimeout: Int?) {
+        self.json = json
+        self.limit = limit
+        self.idleTimeout = idleTimeout
+        encoder.outputFormatting = [.sortedKeys]
+    }
+
+    /// Prints `records` (up to the limit); false once the consumer should stop.
+    func print(_ records: [ConsumerRecord]) throws -> Bool {
+        var text = ""
+        for record in records {
+            if let limit, printed >= limit { break }
+            if json {
+                let line = JSONRecord(
+                    topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp,
+                    key: JSONRecord.encode(record.key), value: JSONRecord.encode(record.value),
+                    headers: record.headers.map { [$0.key, JSONRecord.encode($0.value)] }
+                )
+                text += String(decoding: try encoder.encode(line), as: UTF8.self)
+            } else {
+                text += String(decoding: record.value ?? [], as: UTF8.self)
+            }
+            text += "\n"
+            printed += 1
+        }
+        if !text.isEmpty {
+            StandardOutput.emit(text)
+            lastRecord = .now
+        }
+        if let limit, printed >= limit { return false }
+        if let idleTimeout, ContinuousClock.now - lastRecord >= .milliseconds(idleTimeout) { return false }
+        return true
     }
 }

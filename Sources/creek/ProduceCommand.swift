@@ -37,8 +37,17 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(help: "Compression: none, gzip, snappy, lz4 or zstd.")
     var compression = "none"
 
+    @Option(help: "A partition's batch is sent once it holds this many bytes.")
+    var batchSize = 1_000_000
+
+    @Option(help: "How long a batch waits for more records, in milliseconds.")
+    var lingerMs = 5
+
     func run() async throws {
         var config = ProducerConfig(bootstrapServers: client.bootstrapServers)
+        guard batchSize > 0, lingerMs >= 0 else { throw ValidationError("--batch-size must be positive and --linger-ms not negative") }
+        config.batchSize = batchSize
+        config.linger = .milliseconds(lingerMs)
         switch acks {
         case "0": config.acks = .none
         case "1": config.acks = .leader

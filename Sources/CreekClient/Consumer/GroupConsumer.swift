@@ -117,8 +117,9 @@ public final class GroupConsumer: Sendable {
         await consumer.close()
     }
 
-    /// One step of the loop: rejoin when needed, auto commit when due, one fetch round.
-    func poll() async throws -> [ConsumerRecord] {
+    /// One step of the loop: rejoin when needed, auto commit when due, one fetch round
+    /// (possibly no records). `batches()` repeats it.
+    public func poll() async throws -> [ConsumerRecord] {
         if member.withLockedValue({ $0.closed }) { throw KafkaClientError.closed }
         if member.withLockedValue({ $0.rejoin || !$0.joined }) { try await join() }
         if group.enableAutoCommit, member.withLockedValue({ ContinuousClock.now - $0.lastCommit >= group.autoCommitInterval }) {
