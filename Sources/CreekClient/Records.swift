@@ -1,3 +1,5 @@
+public import NIOCore
+
 /// A topic and partition.
 public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
     public var topic: String
@@ -56,13 +58,17 @@ public struct RecordMetadata: Hashable, Sendable {
     public var timestamp: Int64
 }
 
-/// A record read by the consumer.
+/// A record read by the consumer. Key and value are slices of the fetched response (no
+/// copy): `keyBuffer`/`valueBuffer` read them in place, `key`/`value` copy them out.
 public struct ConsumerRecord: Hashable, Sendable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
     public var timestamp: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
+    public var keyBuffer: ByteBuffer?
+    public var valueBuffer: ByteBuffer?
     public var headers: [RecordHeaderValue]
+
+    public var key: [UInt8]? { keyBuffer.map { Array($0.readableBytesView) } }
+    public var value: [UInt8]? { valueBuffer.map { Array($0.readableBytesView) } }
 }

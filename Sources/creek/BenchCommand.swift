@@ -2,11 +2,11 @@ import ArgumentParser
 import KafkaProtocol
 
 /// `creek bench …`: micro-benchmarks that print figures (not tests; nothing asserts).
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Print benchmark figures.",
-        subcommands: [CRC32CBench.self]
+        subcommands: [CRC32CBench.self, ProduceBench.self, ConsumeBench.self]
     )
 }
 

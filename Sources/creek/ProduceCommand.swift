@@ -69,8 +69,8 @@ struct ProduceCommand: AsyncParsableCommand {
         var failures = 0
         let reports = Task {
             var failed = 0
-            for await report in producer.deliveryReports {
-                if case .failure(let error) = report {
+            for await reports in producer.deliveryReports {
+                for case .failure(let error) in reports {
                     failed += 1
                     if failed <= 5 { StandardError.emit("creek produce: \(error)\n") }
                 }

@@ -36,9 +36,9 @@ struct ProducerConsumerTests {
             }
             await producer.flush()
             var reports = 0
-            for await report in producer.deliveryReports {
-                _ = try report.get()
-                reports += 1
+            for await batch in producer.deliveryReports {
+                for report in batch { _ = try report.get() }
+                reports += batch.count
                 if reports == 100 { break }
             }
             await producer.close()

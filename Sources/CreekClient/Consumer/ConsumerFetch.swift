@@ -2,37 +2,90 @@ import KafkaCompression
 import KafkaProtocol
 import NIOCore
 
+/// What one partition's Fetch answer brought: the records from `requested` on, the next
+/// offset to read after them, or that its position must be reset (out of range).
+struct PartitionFetch: Sendable {
+    var partition: TopicPartition
+    var requested: Int64
+    var next: Int64
+    var records: [ConsumerRecord]
+    var resetPosition = false
+}
+
 extension KafkaConsumer {
-    /// One round: a Fetch to each leader of the assigned, unpaused partitions, in parallel;
-    /// returns their records in order per partition and advances the positions.
+    /// One round, delivered: the records fetched for the assigned, unpaused partitions
+    /// (by the round prefetched while the caller processed the last one, or now), then the
+    /// next round starts in the background. Positions move only here, at delivery, and
+    /// only for partitions nobody moved, paused or unassigned meanwhile — so `position`
+    /// and commits never count a record the caller has not received.
     func fetchRound() async throws -> [ConsumerRecord] {
         try await resolvePositions()
+        let pending = prefetch.withLockedValue { task in
+            defer { task = nil }
+            return task
+        }
+        let fetched: [PartitionFetch]
+        if let pending {
+            fetched = try await pending.value
+        } else {
+            fetched = try await fetch(from: wanted())
+        }
+        let records = deliver(fetched)
+        let next = wanted()
+        if !next.isEmpty {
+            prefetch.withLockedValue { $0 = Task { try await self.fetch(from: next) } }
+        }
+        return records
+    }
+
+    /// Assigned, unpaused partitions with a known position.
+    private func wanted() -> [(TopicPartition, Int64)] {
         let paused = self.paused.withLockedValue { $0 }
-        let wanted = positions.withLockedValue { $0.compactMap { partition, offset in offset.map { (partition, $0) } } }
+        return positions.withLockedValue { $0.compactMap { partition, offset in offset.map { (partition, $0) } } }
             .filter { !paused.contains($0.0) }
-        if wanted.isEmpty {
+    }
+
+    private func deliver(_ fetched: [PartitionFetch]) -> [ConsumerRecord] {
+        let paused = self.paused.withLockedValue { $0 }
+        return positions.withLockedValue { positions in
+            var records: [ConsumerRecord] = []
+            for part in fetched where positions[part.partition] == .some(part.requested) && !paused.contains(part.partition) {
+                if part.resetPosition {
+                    positions[part.partition] = .some(nil)
+                    continue
+                }
+                records += part.records
+                positions[part.partition] = part.next
+            }
+            return records
+        }
+    }
+
+    /// A Fetch to each leader of `partitions`, in parallel.
+    func fetch(from partitions: [(TopicPartition, Int64)]) async throws -> [PartitionFetch] {
+        if partitions.isEmpty {
             try await Task.sleep(for: .milliseconds(50))
             return []
         }
         var byLeader: [Int32: [(TopicPartition, Int64)]] = [:]
-        for (partition, offset) in wanted {
+        for (partition, offset) in partitions {
             do {
                 byLeader[try await cluster.leader(of: partition.topic, partition: partition.partition), default: []].append((partition, offset))
             } catch let error as KafkaClientError where error.isRetriable {
                 logger.debug("no leader yet", metadata: ["partition": "\(partition)", "error": "\(error)"])
             }
         }
-        return try await withThrowingTaskGroup(of: [ConsumerRecord].self) { group in
+        return try await withThrowingTaskGroup(of: [PartitionFetch].self) { group in
             for (leader, partitions) in byLeader {
                 group.addTask { try await self.fetch(partitions, from: leader) }
             }
-            var all: [ConsumerRecord] = []
-            for try await records in group { all += records }
+            var all: [PartitionFetch] = []
+            for try await fetched in group { all += fetched }
             return all
         }
     }
 
-    private func fetch(_ partitions: [(TopicPartition, Int64)], from leader: Int32) async throws -> [ConsumerRecord] {
+    private func fetch(_ partitions: [(TopicPartition, Int64)], from leader: Int32) async throws -> [PartitionFetch] {
         let response: FetchResponse
         do {
             let connection = try await cluster.connection(to: leader)
@@ -58,39 +111,37 @@ extension KafkaConsumer {
             try? await cluster.refreshMetadata()
             return []
         }
-        var records: [ConsumerRecord] = []
+        var fetched: [PartitionFetch] = []
         for topic in response.responses {
             for data in topic.partitions {
                 let partition = TopicPartition(topic.topic, data.partitionIndex)
                 guard let requested = partitions.first(where: { $0.0 == partition })?.1 else { continue }
                 if data.errorCode != 0 {
-                    try await handle(KafkaErrorCode(rawValue: data.errorCode) ?? .unknownServerError, for: partition)
+                    let reset = try await handle(KafkaErrorCode(rawValue: data.errorCode) ?? .unknownServerError, for: partition)
+                    if reset { fetched.append(PartitionFetch(partition: partition, requested: requested, next: requested, records: [], resetPosition: true)) }
                     continue
                 }
                 let end = config.isolationLevel == .readCommitted && data.lastStableOffset >= 0 ? data.lastStableOffset : data.highWatermark
                 endOffsets.withLockedValue { $0[partition] = end }
-                let (found, next) = try decode(data, partition: partition, from: requested)
-                records += found
-                if next > requested {
-                    positions.withLockedValue { positions in
-                        // Only when nobody moved the position meanwhile (a seek wins).
-                        if positions[partition] == .some(requested) { positions[partition] = next }
-                    }
-                }
+                let (records, next) = try decode(data, partition: partition, from: requested)
+                fetched.append(PartitionFetch(partition: partition, requested: requested, next: next, records: records))
             }
         }
-        return records
+        return fetched
     }
 
-    private func handle(_ code: KafkaErrorCode, for partition: TopicPartition) async throws {
+    /// A partition's error: true when its position must be reset (out of range with a
+    /// reset policy); retriable ones refresh metadata; others throw.
+    private func handle(_ code: KafkaErrorCode, for partition: TopicPartition) async throws -> Bool {
         switch code {
         case .offsetOutOfRange:
             guard config.autoOffsetReset != .none else {
                 throw KafkaClientError.broker(code, message: nil, context: "fetch \(partition)")
             }
-            positions.withLockedValue { if $0.keys.contains(partition) { $0[partition] = .some(nil) } }
+            return true
         case _ where code.isRetriable:
             try? await cluster.refreshMetadata()
+            return false
         default:
             throw KafkaClientError.broker(code, message: nil, context: "fetch \(partition)")
         }
@@ -121,7 +172,7 @@ extension KafkaConsumer {
                 records.append(ConsumerRecord(
                     topic: partition.topic, partition: partition.partition, offset: record.offset,
                     timestamp: batch.timestampType == .logAppendTime ? batch.maxTimestamp : record.timestamp,
-                    key: record.key.map { Array($0.readableBytesView) }, value: record.value.map { Array($0.readableBytesView) },
+                    keyBuffer: record.key, valueBuffer: record.value,
                     headers: record.headers.map { RecordHeaderValue($0.key, $0.value.map { Array($0.readableBytesView) }) }
                 ))
             }

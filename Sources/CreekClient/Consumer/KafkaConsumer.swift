@@ -20,6 +20,8 @@ public final class KafkaConsumer: Sendable {
     /// The end each partition's last Fetch reported (high watermark, or the last stable
     /// offset with read_committed).
     let endOffsets = NIOLockedValueBox<[TopicPartition: Int64]>([:])
+    /// The next round, fetched while the caller processes the last one.
+    let prefetch = NIOLockedValueBox<Task<[PartitionFetch], any Error>?>(nil)
     /// Seeks by time or to an end, resolved on the next fetch round.
     let pendingSeeks = NIOLockedValueBox<[TopicPartition: SeekTarget]>([:])
 
@@ -74,7 +76,15 @@ public final class KafkaConsumer: Sendable {
         try await fetchRound()
     }
 
+    /// Stops fetching (waiting for a prefetch in flight, at most `fetchMaxWait`) and
+    /// closes the connections.
     public func close() async {
+        let pending = prefetch.withLockedValue { task in
+            defer { task = nil }
+            return task
+        }
+        pending?.cancel()
+        _ = await pending?.result
         await cluster.close()
     }
 

@@ -34,17 +34,26 @@ struct BatchEncoder {
             let keyBytes = header.key.utf8.count
             length += Self.varlongSize(Int64(keyBytes)) + keyBytes + Self.nullableSize(header.value)
         }
-        body.writeVarint(Int32(length))
-        body.writeInteger(Int8(0))
-        body.writeVarlong(delta)
-        body.writeVarint(count)
-        Self.writeNullable(record.key, to: &body)
-        Self.writeNullable(record.value, to: &body)
-        body.writeVarint(Int32(record.headers.count))
-        for header in record.headers {
-            body.writeVarint(Int32(header.key.utf8.count))
-            body.writeString(header.key)
-            Self.writeNullable(header.value, to: &body)
+        let total = Self.varlongSize(Int64(length)) + length
+        // One capacity check per record; the fields go straight into the buffer's memory.
+        body.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { raw in
+            var out = RecordWriter(base: raw.baseAddress.unsafelyUnwrapped)
+            out.varlong(Int64(length))
+            out.byte(0)
+            out.varlong(delta)
+            out.varlong(Int64(count))
+            out.nullable(record.key)
+            out.nullable(record.value)
+            out.varlong(Int64(record.headers.count))
+            for header in record.headers {
+                var key = header.key
+                key.withUTF8 { utf8 in
+                    out.varlong(Int64(utf8.count))
+                    out.bytes(UnsafeRawBufferPointer(utf8))
+                }
+                out.nullable(header.value)
+            }
+            return out.written
         }
         count += 1
     }
@@ -97,10 +106,36 @@ struct BatchEncoder {
         guard let bytes else { return 1 }
         return varlongSize(Int64(bytes.count)) + bytes.count
     }
+}
 
-    private static func writeNullable(_ bytes: [UInt8]?, to buffer: inout ByteBuffer) {
-        guard let bytes else { return buffer.writeVarint(-1) }
-        buffer.writeVarint(Int32(bytes.count))
-        buffer.writeBytes(bytes)
+/// Writes a record's fields into memory `BatchEncoder.append` sized exactly beforehand.
+private struct RecordWriter {
+    let base: UnsafeMutableRawPointer
+    var written = 0
+
+    mutating func byte(_ value: UInt8) {
+        base.storeBytes(of: value, toByteOffset: written, as: UInt8.self)
+        written += 1
+    }
+
+    mutating func varlong(_ value: Int64) {
+        var zigzag = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+        while zigzag >= 0x80 {
+            byte(UInt8(truncatingIfNeeded: zigzag) | 0x80)
+            zigzag >>= 7
+        }
+        byte(UInt8(zigzag))
+    }
+
+    mutating func bytes(_ source: UnsafeRawBufferPointer) {
+        guard let address = source.baseAddress, source.count > 0 else { return }
+        (base + written).copyMemory(from: address, byteCount: source.count)
+        written += source.count
+    }
+
+    mutating func nullable(_ value: [UInt8]?) {
+        guard let value else { return varlong(-1) }
+        varlong(Int64(value.count))
+        value.withUnsafeBytes { bytes($0) }
     }
 }

@@ -15,9 +15,10 @@ public final class KafkaProducer: Sendable {
     let state = NIOLockedValueBox(ProducerState())
     let logger: Logger
     let wake = WakeSignal()
-    private let reports: AsyncStream<Result<RecordMetadata, KafkaClientError>>.Continuation
-    /// Outcomes of records sent with `sendAsync`, in completion order.
-    public let deliveryReports: AsyncStream<Result<RecordMetadata, KafkaClientError>>
+    private let reports: AsyncStream<[Result<RecordMetadata, KafkaClientError>]>.Continuation
+    /// Outcomes of records sent with `sendAsync`, one element per batch the broker answered
+    /// (in send order within a partition) — one await per batch, not per record.
+    public let deliveryReports: AsyncStream<[Result<RecordMetadata, KafkaClientError>]>
 
     public init(config: ProducerConfig, logger: Logger = Logger(label: "creek.producer")) {
         self.config = config
@@ -71,6 +72,7 @@ public final class KafkaProducer: Sendable {
     /// Queues `record` and returns at once; its outcome arrives on `deliveryReports`.
     /// Suspends only while the buffer is full.
     public func sendAsync(_ record: ProducerRecord) async throws {
+        if try appendIfReady(record) { return }
         let (partition, timestamp) = try await prepare(record)
         append(record, to: partition, timestamp: timestamp, completion: .report)
     }
@@ -98,6 +100,34 @@ public final class KafkaProducer: Sendable {
     }
 
     // MARK: - Appending
+
+    /// The fast path of `sendAsync`, under one lock: when the partition is known (given,
+    /// or the topic's partition count is cached) and the buffer has room, reserves and
+    /// appends. False when the slow path (metadata, waiting for room) is needed.
+    private func appendIfReady(_ record: ProducerRecord) throws -> Bool {
+        let size = BatchEncoder.estimate(record)
+        let timestamp = record.timestamp ?? Self.nowMs()
+        let transactional = config.transactionalId != nil
+        let (appended, wakeSender) = try state.withLockedValue { state throws -> (Bool, Bool) in
+            if state.closed { throw KafkaClientError.closed }
+            if transactional && state.transaction.phase != .open { return (false, false) }
+            guard state.reservedBytes + size <= config.bufferMemory else { return (false, false) }
+            let partition: TopicPartition
+            if let given = record.partition {
+                partition = TopicPartition(record.topic, given)
+            } else if let key = record.key, let count = state.partitionCounts[record.topic], count > 0 {
+                partition = TopicPartition(record.topic, Partitioner.partition(forKey: key, count: count))
+            } else if record.key == nil, let sticky = state.sticky[record.topic] {
+                partition = TopicPartition(record.topic, sticky)
+            } else {
+                return (false, false)
+            }
+            state.reservedBytes += size
+            return (true, appendLocked(&state, record, to: partition, timestamp: timestamp, size: size, completion: .report))
+        }
+        if wakeSender { wake.signal() }
+        return appended
+    }
 
     private func prepare(_ record: ProducerRecord) async throws -> (TopicPartition, Int64) {
         if state.withLockedValue({ $0.closed }) { throw KafkaClientError.closed }
@@ -152,24 +182,23 @@ public final class KafkaProducer: Sendable {
 
     private func append(_ record: ProducerRecord, to partition: TopicPartition, timestamp: Int64, completion: Completion) {
         let size = BatchEncoder.estimate(record)
-        let full = state.withLockedValue { state -> Bool in
-            var batch = state.open[partition] ?? OpenBatch(encoder: BatchEncoder(capacity: min(config.batchSize, 64 << 10)), createdAt: .now)
-            if batch.encoder.count > 0 && batch.encoder.sizeInBytes + size > config.batchSize {
-                seal(&state, partition, batch)
-                batch = OpenBatch(encoder: BatchEncoder(capacity: min(config.batchSize, 64 << 10)), createdAt: .now)
-            }
-            batch.encoder.append(record, timestamp: timestamp)
-            batch.completions.append((completion, timestamp))
-            batch.reserved += size
-            if batch.encoder.sizeInBytes >= config.batchSize {
-                seal(&state, partition, batch)
-                state.open[partition] = nil
-                return true
-            }
-            state.open[partition] = batch
-            return state.queued[partition].map { !$0.isEmpty } ?? false
-        }
-        if full { wake.signal() }
+        let wakeSender = state.withLockedValue { appendLocked(&$0, record, to: partition, timestamp: timestamp, size: size, completion: completion) }
+        if wakeSender { wake.signal() }
+    }
+
+    /// Appends to the partition's open batch (sealing it first when the record would not
+    /// fit, and after when it is full). True when the sender should wake: a batch was
+    /// sealed, or a new one opened (its linger deadline is new).
+    private func appendLocked(
+        _ state: inout ProducerState, _ record: ProducerRecord, to partition: TopicPartition, timestamp: Int64, size: Int, completion: Completion
+    ) -> Bool {
+        // Appended in place (the dictionary's modify accessor: one lookup, the buffer is
+        // never copied).
+        let added = state.open[partition, default: OpenBatch(encoder: BatchEncoder(capacity: min(config.batchSize, 64 << 10)), createdAt: .now)]
+            .add(record, timestamp: timestamp, completion: completion, reserved: size, batchSize: config.batchSize)
+        if let displaced = added.displaced { seal(&state, partition, displaced) }
+        if added.full, let sealed = state.open.removeValue(forKey: partition) { seal(&state, partition, sealed) }
+        return added.opened || added.full || added.displaced != nil
     }
 
     /// Moves an open batch to its partition's queue, assigning its sequence numbers. A
@@ -197,15 +226,19 @@ public final class KafkaProducer: Sendable {
     }
 
     func fail(_ completions: [(Completion, timestamp: Int64)], _ error: KafkaClientError) {
+        var reported: [Result<RecordMetadata, KafkaClientError>] = []
         for (completion, _) in completions {
             switch completion {
             case .waiting(let continuation): continuation.resume(throwing: error)
-            case .report: reports.yield(.failure(error))
+            case .report: reported.append(.failure(error))
             }
         }
+        if !reported.isEmpty { reports.yield(reported) }
     }
 
     func succeed(_ completions: [(Completion, timestamp: Int64)], partition: TopicPartition, baseOffset: Int64, appendTime: Int64) {
+        var reported: [Result<RecordMetadata, KafkaClientError>] = []
+        reported.reserveCapacity(completions.count)
         for (index, (completion, timestamp)) in completions.enumerated() {
             let metadata = RecordMetadata(
                 topic: partition.topic, partition: partition.partition, offset: baseOffset < 0 ? -1 : baseOffset + Int64(index),
@@ -213,9 +246,10 @@ public final class KafkaProducer: Sendable {
             )
             switch completion {
             case .waiting(let continuation): continuation.resume(returning: metadata)
-            case .report: reports.yield(.success(metadata))
+            case .report: reported.append(.success(metadata))
             }
         }
+        if !reported.isEmpty { reports.yield(reported) }
     }
 
     func wakeSender() { wake.signal() }

@@ -13,6 +13,32 @@ struct OpenBatch {
     var completions: [(Completion, timestamp: Int64)] = []
     var createdAt: ContinuousClock.Instant
     var reserved = 0
+
+    /// What `add` did besides appending.
+    struct Added {
+        /// The batch as it was, when the record did not fit in it (to be sealed first).
+        var displaced: OpenBatch?
+        /// This batch is full now (to be sealed).
+        var full: Bool
+        /// The record opened this batch.
+        var opened: Bool
+    }
+
+    /// Appends a record; when it would overflow `batchSize`, the records so far move out
+    /// (returned in `displaced`) and the record starts a fresh batch.
+    mutating func add(
+        _ record: ProducerRecord, timestamp: Int64, completion: Completion, reserved bytes: Int, batchSize: Int
+    ) -> Added {
+        var displaced: OpenBatch?
+        if encoder.count > 0 && encoder.sizeInBytes + bytes > batchSize {
+            displaced = self
+            self = OpenBatch(encoder: BatchEncoder(capacity: min(batchSize, 64 << 10)), createdAt: .now)
+        }
+        encoder.append(record, timestamp: timestamp)
+        completions.append((completion, timestamp))
+        reserved += bytes
+        return Added(displaced: displaced, full: encoder.sizeInBytes >= batchSize, opened: encoder.count == 1)
+    }
 }
 
 /// A sealed batch: its bytes (sequence numbers already assigned) and who is waiting.
