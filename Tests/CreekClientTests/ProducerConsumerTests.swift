@@ -109,4 +109,49 @@ struct ProducerConsumerTests {
             await consumer.close()
         }
     }
+
+    @Test("rounds fetched ahead never skip or repeat records across seeks, pauses and resumes; position counts only delivered records")
+    func prefetchAndSeeks() async throws {
+        try await withEmbeddedBroker(["num.partitions": "2"]) { broker in
+            let producer = try await KafkaProducer.start(config: ProducerConfig(bootstrapServers: [broker.bootstrap]))
+            for index in 0..<400 {
+                try await producer.sendAsync(ProducerRecord(topic: "ahead", partition: Int32(index % 2), value: Array(String(index).utf8)))
+            }
+            await producer.flush()
+            await producer.close()
+            var config = ConsumerConfig(bootstrapServers: [broker.bootstrap])
+            config.maxPartitionFetchBytes = 512 // a few records per partition per round: many rounds
+            config.fetchMaxWait = .milliseconds(20)
+            let consumer = KafkaConsumer(config: config)
+            let (p0, p1) = (TopicPartition("ahead", 0), TopicPartition("ahead", 1))
+            consumer.assign([p0, p1])
+            consumer.seek(p0, to: .beginning)
+            consumer.seek(p1, to: .beginning)
+            var seen: [TopicPartition: [Int64]] = [:]
+            func poll() async throws {
+                for record in try await consumer.poll() { seen[TopicPartition(record.topic, record.partition), default: []].append(record.offset) }
+                // The position is exactly one past the last delivered record.
+                for partition in [p0, p1] {
+                    if let last = seen[partition]?.last { #expect(consumer.position(partition) == last + 1) }
+                }
+            }
+            try await poll()
+            try await poll()
+            // Back to 5 on p0 while rounds are queued: the next records of p0 start there.
+            consumer.seek(p0, to: .offset(5))
+            seen[p0] = []
+            try await poll()
+            #expect(seen[p0]?.first.map { $0 == 5 } ?? true)
+            consumer.pause([p1])
+            let pausedAt = consumer.position(p1)
+            let p1Before = seen[p1]?.count ?? 0
+            for _ in 0..<5 { try await poll() }
+            #expect(seen[p1]?.count == p1Before && consumer.position(p1) == pausedAt)
+            consumer.resume([p1])
+            for _ in 0..<400 where (seen[p0]?.last ?? 0) < 199 || (seen[p1]?.last ?? 0) < 199 { try await poll() }
+            #expect(seen[p0] == Array(5...199))
+            #expect(seen[p1] == Array(0...199))
+            await consumer.close()
+        }
+    }
 }

@@ -25,6 +25,9 @@ public final class BrokerConnection: Sendable {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(.milliseconds(Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                // Reads up to 4 MiB at once: a Fetch response that arrives whole in one read
+                // is passed on as a slice of it, with no copy (KafkaFrameAssembler).
+                .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 << 10, maximum: 4 << 20))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(KafkaFrameAssembler(maximumFrameLength: Int(Int32.max)))

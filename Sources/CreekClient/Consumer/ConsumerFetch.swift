@@ -13,29 +13,56 @@ struct PartitionFetch: Sendable {
 }
 
 extension KafkaConsumer {
+    /// Rounds fetched ahead of the caller: the second starts as soon as the first's answer
+    /// is decoded (from where it ended), so a Fetch is always on the wire.
+    static let prefetchDepth = 2
+
     /// One round, delivered: the records fetched for the assigned, unpaused partitions
-    /// (by the round prefetched while the caller processed the last one, or now), then the
-    /// next round starts in the background. Positions move only here, at delivery, and
-    /// only for partitions nobody moved, paused or unassigned meanwhile — so `position`
-    /// and commits never count a record the caller has not received.
+    /// (by the oldest round prefetched, or now); then rounds are queued again up to
+    /// `prefetchDepth`. Positions move only here, at delivery, and only for partitions
+    /// nobody moved, paused or unassigned meanwhile — so `position` and commits never count
+    /// a record the caller has not received. When a round finds a partition moved, the
+    /// rounds queued after it (fetched from stale positions) are dropped.
     func fetchRound() async throws -> [ConsumerRecord] {
         try await resolvePositions()
-        let pending = prefetch.withLockedValue { task in
-            defer { task = nil }
-            return task
-        }
+        let pending = prefetch.withLockedValue { queue in queue.isEmpty ? nil : queue.removeFirst() }
         let fetched: [PartitionFetch]
         if let pending {
             fetched = try await pending.value
         } else {
             fetched = try await fetch(from: wanted())
         }
-        let records = deliver(fetched)
-        let next = wanted()
-        if !next.isEmpty {
-            prefetch.withLockedValue { $0 = Task { try await self.fetch(from: next) } }
+        let (records, stale) = deliver(fetched)
+        if stale {
+            let dropped = prefetch.withLockedValue { queue in
+                defer { queue.removeAll() }
+                return queue
+            }
+            for task in dropped { task.cancel() }
         }
+        refillPrefetch()
         return records
+    }
+
+    /// Queues rounds up to `prefetchDepth`, each continuing from where the one before it
+    /// ended (or from the positions, when none is queued).
+    private func refillPrefetch() {
+        let start = wanted()
+        guard !start.isEmpty else { return }
+        prefetch.withLockedValue { queue in
+            while queue.count < Self.prefetchDepth {
+                if let previous = queue.last {
+                    queue.append(Task {
+                        let before = try await previous.value
+                        var continued = Dictionary(start, uniquingKeysWith: { first, _ in first })
+                        for part in before where !part.resetPosition { continued[part.partition] = part.next }
+                        return try await self.fetch(from: continued.map { ($0.key, $0.value) })
+                    })
+                } else {
+                    queue.append(Task { try await self.fetch(from: start) })
+                }
+            }
+        }
     }
 
     /// Assigned, unpaused partitions with a known position.
@@ -45,19 +72,27 @@ extension KafkaConsumer {
             .filter { !paused.contains($0.0) }
     }
 
-    private func deliver(_ fetched: [PartitionFetch]) -> [ConsumerRecord] {
+    /// The records of partitions still at the position the round fetched from (advancing
+    /// them); `stale` when some partition had moved, was paused or is no longer assigned.
+    private func deliver(_ fetched: [PartitionFetch]) -> (records: [ConsumerRecord], stale: Bool) {
         let paused = self.paused.withLockedValue { $0 }
         return positions.withLockedValue { positions in
             var records: [ConsumerRecord] = []
-            for part in fetched where positions[part.partition] == .some(part.requested) && !paused.contains(part.partition) {
+            var stale = false
+            for part in fetched {
+                guard positions[part.partition] == .some(part.requested) && !paused.contains(part.partition) else {
+                    stale = true
+                    continue
+                }
                 if part.resetPosition {
                     positions[part.partition] = .some(nil)
+                    stale = true
                     continue
                 }
                 records += part.records
                 positions[part.partition] = part.next
             }
-            return records
+            return (records, stale)
         }
     }
 

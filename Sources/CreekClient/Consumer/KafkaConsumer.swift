@@ -7,8 +7,8 @@ import NIOCore
 /// A consumer of assigned partitions: `assign`, `seek`, then iterate `batches()` — each
 /// element is every record one round of Fetch requests returned (one request per leader,
 /// in parallel), not one await per record. Records are pulled: nothing is fetched until the
-/// loop asks for the next batch, so a slow loop pauses fetching (back-pressure) and memory
-/// stays bounded by one round. Compressed batches, batches thinned by compaction and
+/// loop asks for the next batch beyond two rounds fetched ahead, so a slow loop pauses
+/// fetching (back-pressure) and memory stays bounded by three rounds. Compressed batches, batches thinned by compaction and
 /// read_committed (aborted transactions dropped) are handled. Thread-safe.
 public final class KafkaConsumer: Sendable {
     public let config: ConsumerConfig
@@ -20,8 +20,8 @@ public final class KafkaConsumer: Sendable {
     /// The end each partition's last Fetch reported (high watermark, or the last stable
     /// offset with read_committed).
     let endOffsets = NIOLockedValueBox<[TopicPartition: Int64]>([:])
-    /// The next round, fetched while the caller processes the last one.
-    let prefetch = NIOLockedValueBox<Task<[PartitionFetch], any Error>?>(nil)
+    /// Rounds fetched ahead while the caller processes the last one (oldest first).
+    let prefetch = NIOLockedValueBox<[Task<[PartitionFetch], any Error>]>([])
     /// Seeks by time or to an end, resolved on the next fetch round.
     let pendingSeeks = NIOLockedValueBox<[TopicPartition: SeekTarget]>([:])
 
@@ -79,12 +79,12 @@ public final class KafkaConsumer: Sendable {
     /// Stops fetching (waiting for a prefetch in flight, at most `fetchMaxWait`) and
     /// closes the connections.
     public func close() async {
-        let pending = prefetch.withLockedValue { task in
-            defer { task = nil }
-            return task
+        let pending = prefetch.withLockedValue { queue in
+            defer { queue.removeAll() }
+            return queue
         }
-        pending?.cancel()
-        _ = await pending?.result
+        for task in pending { task.cancel() }
+        for task in pending { _ = await task.result }
         await cluster.close()
     }
 
