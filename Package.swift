@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
         .library(name: "KafkaCompression", targets: ["KafkaCompression"]),
         .library(name: "CreekClient", targets: ["CreekClient"]),
+        .library(name: "CreekBroker", targets: ["CreekBroker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -71,7 +71,8 @@ def wait_for(condition, timeout, message):
         if condition():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s: {message}")
+    detail = message() if callable(message) else message
+    raise AssertionError(f"timed out after {timeout}s: {detail}")
 
 
 def balanced(members, partitions):

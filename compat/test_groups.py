@@ -148,7 +148,8 @@ def test_kafka_python_group(creek, strategy):
     members = [Member(creek.bootstrap, topic, f"g-kp-{strategy}", f"kp{i}", client=f"kafka-python:{strategy}")
                for i in range(2)]
     try:
-        wait_for(lambda: balanced(members, 4), 40, "kafka-python members balanced")
+        wait_for(lambda: balanced(members, 4), 40,
+                 lambda: f"kafka-python members balanced; events: {[m.snapshot() for m in members]}")
         expected = produce_round(creek.bootstrap, topic, 4, 0, 25)
         wait_for(lambda: set(all_values(members)) == expected, 30, "kafka-python group read everything")
         assert max(all_values(members).values()) == 1

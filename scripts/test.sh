@@ -3,7 +3,8 @@
 #  1. the committed generated code matches what kafka-codegen makes from the schemas
 #     (schema folder: $KAFKA_SCHEMA_DIR, default ../shared/kafka-protocol/message);
 #  2. the Swift unit tests;
-#  3. the compatibility suite (compat/): real clients (kcat, confluent-kafka, kafka-python,
+#  3. the examples package (Examples/): built, and its embedded-broker test run;
+#  4. the compatibility suite (compat/): real clients (kcat, confluent-kafka, kafka-python,
 #     aiokafka) against the real `creek` binary. Missing clients are installed first
 #     (apt-get for kcat, as root or through sudo; pip for the rest); if that fails, the
 #     run fails: a missing client is never a skip.
@@ -38,6 +39,10 @@ fi
 
 echo "== unit tests"
 swift test --skip-build --parallel
+
+echo "== examples (Examples/)"
+swift build --package-path Examples
+swift test --package-path Examples
 
 echo "== compatibility tests (real clients against the creek binary)"
 CREEK_BIN="$(swift build --show-bin-path)/creek" python3 -m pytest compat -q -p no:cacheprovider "$@"
