@@ -1,6 +1,6 @@
 """A consumer-group member run as a child process by the group tests.
 
-usage: group_member.py BOOTSTRAP TOPIC GROUP NAME [client=confluent|kafka-python] [commit=each|auto]
+usage: group_member.py BOOTSTRAP TOPIC GROUP NAME [client=confluent[:STRATEGY]|kafka-python[:STRATEGY]] [commit=each|auto]
 
 Prints one JSON object per line: {"event": "assigned"|"revoked", "partitions": [...]},
 {"event": "record", "partition": p, "offset": o, "value": v} (after the record's offset
@@ -29,17 +29,25 @@ def quit_requested():
 
 deadline = time.monotonic() + 300
 
-if client == "confluent":
+if client.startswith("confluent"):
     from confluent_kafka import Consumer, TopicPartition
 
+    strategy = client.split(":", 1)[1] if ":" in client else "range,roundrobin"
     consumer = Consumer({
         "bootstrap.servers": bootstrap, "group.id": group, "client.id": name,
         "session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
         "enable.auto.commit": commit_mode == "auto", "auto.commit.interval.ms": 500,
-        "auto.offset.reset": "earliest",
+        "auto.offset.reset": "earliest", "partition.assignment.strategy": strategy,
     })
-    consumer.subscribe([topic],
-                       on_assign=lambda c, ps: emit(event="assigned", partitions=sorted(p.partition for p in ps)),
+
+    def on_assign(c, ps):
+        # Cooperative assignors hand over only the added partitions: report the whole set.
+        held = {p.partition for p in ps}
+        if strategy == "cooperative-sticky":
+            held |= {p.partition for p in c.assignment()}
+        emit(event="assigned", partitions=sorted(held))
+
+    consumer.subscribe([topic], on_assign=on_assign,
                        on_revoke=lambda c, ps: emit(event="revoked", partitions=sorted(p.partition for p in ps)))
     while time.monotonic() < deadline and not quit_requested():
         msg = consumer.poll(0.2)

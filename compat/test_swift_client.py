@@ -102,27 +102,31 @@ def test_consume_from_timestamp_and_offset(creek):
     assert swift_consume(creek.bootstrap, "positions", "--from", "end") == []
 
 
-def test_swift_and_confluent_consumers_share_a_group(creek):
+@pytest.mark.parametrize("strategy", ["range", "cooperative-sticky"])
+def test_swift_and_confluent_consumers_share_a_group(creek, strategy):
     """A Swift member (`creek consume --group`) and a confluent-kafka member split one
-    topic's partitions: each partition is read by exactly one of them, every record once."""
+    topic's partitions — with the eager range assignor and with cooperative-sticky
+    (KIP-429), where the Swift member first holds all four and gives up only two: each
+    partition is read by exactly one of them, every record once."""
     from confluent_kafka.admin import AdminClient
     from groups import Member, wait_for
 
-    create_topic(creek.bootstrap, "shared", 4)
-    swift = subprocess.Popen([creek_binary(), "consume", "shared", "--brokers", creek.bootstrap, "--group", "mixed",
-                              "--output", "json", "--timeout-ms", "15000"],
+    topic, group = f"shared-{strategy}", f"mixed-{strategy}"
+    create_topic(creek.bootstrap, topic, 4)
+    swift = subprocess.Popen([creek_binary(), "consume", topic, "--brokers", creek.bootstrap, "--group", group,
+                              "--assignor", strategy, "--output", "json", "--timeout-ms", "15000"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    confluent = Member(creek.bootstrap, "shared", "mixed", "confluent-member")
+    confluent = Member(creek.bootstrap, topic, group, "confluent-member", client=f"confluent:{strategy}")
     admin = AdminClient({"bootstrap.servers": creek.bootstrap})
     try:
         def stable_with_both():
-            described = admin.describe_consumer_groups(["mixed"])["mixed"].result()
+            described = admin.describe_consumer_groups([group])[group].result()
             return (str(described.state).endswith("STABLE") and len(described.members) == 2
                     and len(confluent.assignment) == 2)
         wait_for(stable_with_both, 60, "both members in a stable group")
         records = [{"key": None, "value": f"v{i}".encode(), "headers": [], "timestamp": 1_700_000_000_000 + i,
                     "partition": i % 4} for i in range(400)]
-        swift_produce(creek.bootstrap, "shared", records)
+        swift_produce(creek.bootstrap, topic, records)
         confluent_records = lambda: {(r["partition"], r["offset"]) for r in confluent.records}
         wait_for(lambda: len(confluent_records()) >= 200, 60, "the confluent member read its half")
         confluent.close()

@@ -39,6 +39,9 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Option(help: "Read as a member of this consumer group (partitions shared with its other members, offsets committed).")
     var group: String?
 
+    @Option(help: "With --group: the assignors offered, comma-separated (range, roundrobin, cooperative-sticky).")
+    var assignor = "range,roundrobin"
+
     @Option(help: "Stop when no record arrives for this many milliseconds.")
     var timeoutMs: Int?
 
@@ -86,6 +89,12 @@ struct ConsumeCommand: AsyncParsableCommand {
         var groupConfig = GroupConfig(groupId: groupId)
         groupConfig.sessionTimeout = .seconds(10)
         groupConfig.heartbeatInterval = .milliseconds(500)
+        groupConfig.assignors = try assignor.split(separator: ",").map { name in
+            guard let known = Assignor(rawValue: String(name)) else {
+                throw ValidationError("unknown assignor \(name): range, roundrobin or cooperative-sticky")
+            }
+            return known
+        }
         let member = GroupConsumer(consumer: config, group: groupConfig)
         member.subscribe([topic])
         let printer = RecordPrinter(json: output == "json", limit: count, idleTimeout: timeoutMs)

@@ -22,8 +22,41 @@ struct GroupConsumerTests {
         }
     }
 
-    @Test("five members joining, leaving and crashing while records flow: each record processed exactly once with manual commits")
-    func membersComeAndGo() async throws {
+    @Test("cooperative-sticky keeps partitions where they are, balances, and withholds a moving partition for one round")
+    func stickyAssignor() {
+        let counts = ["t": 6]
+        let first = Assignor.cooperativeSticky.assign(["a": MemberSubscription(topics: ["t"]), "b": MemberSubscription(topics: ["t"])], partitionCounts: counts)
+        #expect(first.values.map(\.count).sorted() == [3, 3])
+        #expect(Set(first.values.flatMap { $0 }).count == 6)
+        // c joins: a and b keep two each; the partition each gives up is withheld this round.
+        let owned = first.mapValues { MemberSubscription(topics: ["t"], owned: $0, generation: 1) }
+        var members = owned
+        members["c"] = MemberSubscription(topics: ["t"])
+        let second = Assignor.cooperativeSticky.assign(members, partitionCounts: counts)
+        for name in ["a", "b"] {
+            let kept = second[name] ?? []
+            #expect(kept.count == 2 && Set(kept).isSubset(of: Set(first[name] ?? [])), "\(name) keeps two of its own")
+        }
+        #expect(second["c"] == [], "c waits until the owners revoked")
+        // Next round, with the revocations done: c gets the two freed partitions.
+        let third = Assignor.cooperativeSticky.assign([
+            "a": MemberSubscription(topics: ["t"], owned: second["a"] ?? [], generation: 2),
+            "b": MemberSubscription(topics: ["t"], owned: second["b"] ?? [], generation: 2),
+            "c": MemberSubscription(topics: ["t"], owned: [], generation: 2),
+        ], partitionCounts: counts)
+        #expect(third["a"] == second["a"] && third["b"] == second["b"])
+        #expect(third["c"]?.count == 2 && Set(third.values.flatMap { $0 }).count == 6)
+        // A partition two members claim stays with the newer generation.
+        let claimed = Assignor.cooperativeSticky.assign([
+            "a": MemberSubscription(topics: ["t"], owned: [TopicPartition("t", 0)], generation: 3),
+            "b": MemberSubscription(topics: ["t"], owned: [TopicPartition("t", 0)], generation: 2),
+        ], partitionCounts: ["t": 2])
+        #expect(claimed["a"]?.contains(TopicPartition("t", 0)) == true && claimed["b"]?.contains(TopicPartition("t", 0)) == false)
+    }
+
+    @Test("five members joining, leaving and crashing while records flow: each record processed exactly once with manual commits",
+          arguments: [[Assignor.range, .roundRobin], [Assignor.cooperativeSticky]])
+    func membersComeAndGo(assignors: [Assignor]) async throws {
         try await withEmbeddedBroker(["num.partitions": "6", "group.min.session.timeout.ms": "1000"]) { broker in
             let total = 3_000
             let processed = NIOLockedValueBox<[Int]>([])
@@ -38,6 +71,7 @@ struct GroupConsumerTests {
                 group.enableAutoCommit = false
                 group.sessionTimeout = .seconds(2)
                 group.heartbeatInterval = .milliseconds(300)
+                group.assignors = assignors
                 return GroupConsumer(consumer: consumer, group: group)
             }
             func run(_ consumer: GroupConsumer, _ number: Int) -> Task<Void, any Error> {
@@ -95,6 +129,58 @@ struct GroupConsumerTests {
             let values = processed.withLockedValue { $0 }
             #expect(Set(values).count == total, "every record processed")
             #expect(values.count == total, "none twice (\(values.count - Set(values).count) duplicates)")
+        }
+    }
+
+    @Test("with cooperative-sticky a joining member takes half and the first member revokes only that half, keeping the rest")
+    func cooperativeJoin() async throws {
+        try await withEmbeddedBroker(["num.partitions": "6"]) { broker in
+            let revoked = NIOLockedValueBox<[String: [TopicPartition]]>([:])
+            func member(_ name: String) -> GroupConsumer {
+                var consumer = ConsumerConfig(bootstrapServers: [broker.bootstrap])
+                consumer.autoOffsetReset = .earliest
+                consumer.fetchMaxWait = .milliseconds(100)
+                var group = GroupConfig(groupId: "incremental")
+                group.assignors = [.cooperativeSticky]
+                group.heartbeatInterval = .milliseconds(200)
+                let member = GroupConsumer(consumer: consumer, group: group)
+                member.onPartitionsRevoked { partitions in revoked.withLockedValue { $0[name, default: []] += partitions } }
+                member.subscribe(["jobs"])
+                return member
+            }
+            let admin = KafkaAdmin(config: ClientConfig(bootstrapServers: [broker.bootstrap]))
+            try await admin.createTopics([NewTopic(name: "jobs", partitions: 6)])
+            let first = member("first")
+            let second = member("second")
+            // Each member polls in a task of its own, as each would in its own process; the
+            // second starts once the first holds all six.
+            func polling(_ member: GroupConsumer) -> Task<Void, any Error> {
+                Task {
+                    while !Task.isCancelled { _ = try await member.poll() }
+                }
+            }
+            var tasks = [polling(first)]
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline && first.assignment.count != 6 { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(first.assignment.count == 6)
+            tasks.append(polling(second))
+            while ContinuousClock.now < deadline && (first.assignment.count != 3 || second.assignment.count != 3) {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            for task in tasks {
+                task.cancel()
+                _ = await task.result
+            }
+            #expect(first.assignment.count == 3 && second.assignment.count == 3)
+            #expect(Set(first.assignment).isDisjoint(with: second.assignment))
+            // The first member gave up exactly the three partitions that moved, never all six.
+            let firstRevoked = revoked.withLockedValue { $0["first"] ?? [] }
+            #expect(firstRevoked.count == 3 && Set(firstRevoked) == Set(second.assignment))
+            let described = try await admin.describeGroup("incremental")
+            #expect(described.protocolName == "cooperative-sticky" && described.members.count == 2)
+            await first.close()
+            await second.close()
+            await admin.close()
         }
     }
 }

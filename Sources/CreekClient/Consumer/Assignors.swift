@@ -6,6 +6,19 @@ public enum Assignor: String, Sendable, CaseIterable {
     case range
     /// All subscribed partitions dealt in turn to the members subscribed to each topic.
     case roundRobin = "roundrobin"
+    /// Balanced and sticky, rebalanced incrementally (KIP-429): members keep consuming the
+    /// partitions they keep; only moving partitions are revoked (see `StickyAssignment`).
+    case cooperativeSticky = "cooperative-sticky"
+
+    /// Whether members following this assignor keep their partitions through a rebalance
+    /// (the cooperative protocol) rather than revoking all of them first (eager).
+    public var isCooperative: Bool { self == .cooperativeSticky }
+
+    /// Every member's partitions, from what the members sent in their JoinGroup.
+    public func assign(_ members: [String: MemberSubscription], partitionCounts: [String: Int]) -> [String: [TopicPartition]] {
+        if self == .cooperativeSticky { return StickyAssignment.assign(members, partitionCounts: partitionCounts) }
+        return assign(members.mapValues(\.topics), partitionCounts: partitionCounts)
+    }
 
     /// `subscriptions`: member id → topics; `partitionCounts`: topic → partition count.
     public func assign(_ subscriptions: [String: [String]], partitionCounts: [String: Int]) -> [String: [TopicPartition]] {
@@ -27,6 +40,8 @@ public enum Assignor: String, Sendable, CaseIterable {
                     next += take
                 }
             }
+        case .cooperativeSticky:
+            return StickyAssignment.assign(subscriptions.mapValues { MemberSubscription(topics: $0) }, partitionCounts: partitionCounts)
         case .roundRobin:
             let members = subscriptions.keys.sorted()
             let topics = Set(subscriptions.values.flatMap { $0 }).sorted()

@@ -8,7 +8,10 @@ extension GroupConsumer {
     func join() async throws {
         let held = consumer.assignment
         let wasJoined = member.withLockedValue { $0.joined }
-        if !held.isEmpty {
+        // Cooperative (KIP-429): keep consuming what we hold; only partitions that move are
+        // revoked, after the new assignment arrives. Eager: revoke everything first.
+        let cooperative = !group.assignors.isEmpty && group.assignors.allSatisfy(\.isCooperative)
+        if !held.isEmpty && !cooperative {
             if group.enableAutoCommit && wasJoined {
                 do { try await commit() } catch { logger.warning("commit before revoking failed", metadata: ["error": "\(error)"]) }
             }
@@ -34,7 +37,13 @@ extension GroupConsumer {
             request.memberId = memberId
             request.groupInstanceId = group.groupInstanceId
             request.protocolType = "consumer"
-            let subscription = GroupCoordinatorClient.encode(ConsumerProtocolSubscription(topics: topics, userData: nil, ownedPartitions: [], generationId: -1, rackId: nil), version: 0)
+            let ownedTopics = cooperative ? Dictionary(grouping: held, by: \.topic).map {
+                ConsumerProtocolSubscription.TopicPartition(topic: $0.key, partitions: $0.value.map(\.partition).sorted())
+            } : []
+            let heldGeneration = member.withLockedValue { $0.generation }
+            let subscription = GroupCoordinatorClient.encode(
+                ConsumerProtocolSubscription(topics: topics, userData: nil, ownedPartitions: ownedTopics, generationId: heldGeneration, rackId: nil), version: 2
+            )
             request.protocols = group.assignors.map { .init(name: $0.rawValue, metadata: subscription) }
             let joinVersion = try connection.version(of: .joinGroup, supported: 0...7)
             let joined = try await connection.send(request, version: joinVersion, timeout: group.rebalanceTimeout + timeout)
@@ -74,11 +83,6 @@ extension GroupConsumer {
             }
             try coordinator.check(synced.errorCode, "SyncGroup")
             let assigned = GroupCoordinatorClient.decodeAssignment(synced.assignment)
-            let committed = try await coordinator.committed(assigned, via: connection)
-            consumer.assign(assigned)
-            for partition in assigned {
-                if let offset = committed[partition] { consumer.seek(partition, to: .offset(offset)) }
-            }
             let generation = joined.generationId
             let heartbeat = startHeartbeat(connection: connection, generation: generation, memberId: memberId)
             member.withLockedValue { state in
@@ -89,8 +93,26 @@ extension GroupConsumer {
                 state.lastCommit = .now
                 state.heartbeat = heartbeat
             }
-            logger.info("joined group", metadata: ["group": "\(group.groupId)", "generation": "\(generation)", "partitions": "\(assigned)"])
-            if let callback = callbacks.withLockedValue({ $0.assigned }) { await callback(assigned) }
+            let owned = Set(consumer.assignment)
+            let revoked = cooperative ? owned.subtracting(assigned).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) } : []
+            if !revoked.isEmpty {
+                if group.enableAutoCommit {
+                    do { try await commit() } catch { logger.warning("commit before revoking failed", metadata: ["error": "\(error)"]) }
+                }
+                if let callback = callbacks.withLockedValue({ $0.revoked }) { await callback(revoked) }
+            }
+            let added = assigned.filter { !owned.contains($0) }
+            let committed = added.isEmpty ? [:] : try await coordinator.committed(added, via: connection)
+            consumer.assign(assigned)  // partitions kept go on from their positions
+            for partition in added {
+                if let offset = committed[partition] { consumer.seek(partition, to: .offset(offset)) }
+            }
+            // Revoked partitions go to their new owners in a follow-up rebalance.
+            if !revoked.isEmpty { member.withLockedValue { $0.rejoin = true } }
+            logger.info("joined group", metadata: [
+                "group": "\(group.groupId)", "generation": "\(generation)", "partitions": "\(assigned)", "revoked": "\(revoked)",
+            ])
+            if let callback = callbacks.withLockedValue({ $0.assigned }) { await callback(added) }
             return
         }
         throw KafkaClientError.broker(.rebalanceInProgress, message: "gave up rejoining", context: "JoinGroup \(group.groupId)")
@@ -98,9 +120,9 @@ extension GroupConsumer {
 
     /// The leader's job: every member's partitions by the protocol the group chose.
     private func assign(_ joined: JoinGroupResponse) async throws -> [SyncGroupRequest.SyncGroupRequestAssignment] {
-        var subscriptions: [String: [String]] = [:]
+        var subscriptions: [String: MemberSubscription] = [:]
         for member in joined.members { subscriptions[member.memberId] = GroupCoordinatorClient.decodeSubscription(member.metadata) }
-        let topics = Array(Set(subscriptions.values.flatMap { $0 }))
+        let topics = Array(Set(subscriptions.values.flatMap(\.topics)))
         let metadata = try await consumer.cluster.metadata(for: topics, force: true)
         var counts: [String: Int] = [:]
         for topic in topics { counts[topic] = metadata.topics[topic]?.partitionCount ?? 0 }

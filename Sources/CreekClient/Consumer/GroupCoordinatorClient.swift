@@ -34,12 +34,16 @@ struct GroupCoordinatorClient: Sendable {
         return assignment.assignedPartitions.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0) } }
     }
 
-    static func decodeSubscription(_ bytes: ByteBuffer) -> [String] {
+    static func decodeSubscription(_ bytes: ByteBuffer) -> MemberSubscription {
         var bytes = bytes
         guard let version = bytes.readInteger(endianness: .big, as: Int16.self),
               let subscription = try? ConsumerProtocolSubscription(from: &bytes, version: min(version, 3))
-        else { return [] }
-        return subscription.topics
+        else { return MemberSubscription(topics: []) }
+        return MemberSubscription(
+            topics: subscription.topics,
+            owned: subscription.ownedPartitions.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0) } },
+            generation: subscription.generationId
+        )
     }
 
     func commit(
