@@ -225,29 +225,33 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    func fail(_ completions: [(Completion, timestamp: Int64)], _ error: KafkaClientError) {
-        var reported: [Result<RecordMetadata, KafkaClientError>] = []
-        for (completion, _) in completions {
-            switch completion {
-            case .waiting(let continuation): continuation.resume(throwing: error)
-            case .report: reported.append(.failure(error))
-            }
-        }
-        if !reported.isEmpty { reports.yield(reported) }
+    func fail(_ completions: BatchCompletions, _ error: KafkaClientError) {
+        for (_, continuation) in completions.waiting { continuation.resume(throwing: error) }
+        let reported = completions.count - completions.waiting.count
+        if reported > 0 { reports.yield(Array(repeating: .failure(error), count: reported)) }
     }
 
-    func succeed(_ completions: [(Completion, timestamp: Int64)], partition: TopicPartition, baseOffset: Int64, appendTime: Int64) {
-        var reported: [Result<RecordMetadata, KafkaClientError>] = []
-        reported.reserveCapacity(completions.count)
-        for (index, (completion, timestamp)) in completions.enumerated() {
-            let metadata = RecordMetadata(
+    func succeed(_ completions: BatchCompletions, partition: TopicPartition, baseOffset: Int64, appendTime: Int64) {
+        func metadata(_ index: Int) -> RecordMetadata {
+            RecordMetadata(
                 topic: partition.topic, partition: partition.partition, offset: baseOffset < 0 ? -1 : baseOffset + Int64(index),
-                timestamp: appendTime >= 0 ? appendTime : timestamp
+                timestamp: appendTime >= 0 ? appendTime : completions.timestamps[index]
             )
-            switch completion {
-            case .waiting(let continuation): continuation.resume(returning: metadata)
-            case .report: reported.append(.success(metadata))
+        }
+        var reported: [Result<RecordMetadata, KafkaClientError>] = []
+        reported.reserveCapacity(completions.count - completions.waiting.count)
+        var next = 0
+        for (index, continuation) in completions.waiting {
+            while next < index {
+                reported.append(.success(metadata(next)))
+                next += 1
             }
+            continuation.resume(returning: metadata(index))
+            next = index + 1
+        }
+        while next < completions.count {
+            reported.append(.success(metadata(next)))
+            next += 1
         }
         if !reported.isEmpty { reports.yield(reported) }
     }

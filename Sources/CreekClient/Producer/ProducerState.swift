@@ -7,10 +7,24 @@ enum Completion: Sendable {
     case report
 }
 
+/// Who learns the outcome of a batch's records: each record's timestamp, in order, and the
+/// continuations of those sent with `send` (by index); the rest go to delivery reports.
+struct BatchCompletions: Sendable {
+    var timestamps: [Int64] = []
+    var waiting: [(index: Int, continuation: CheckedContinuation<RecordMetadata, any Error>)] = []
+
+    var count: Int { timestamps.count }
+
+    mutating func append(_ completion: Completion, timestamp: Int64) {
+        if case .waiting(let continuation) = completion { waiting.append((timestamps.count, continuation)) }
+        timestamps.append(timestamp)
+    }
+}
+
 /// Records of one partition being gathered into a batch.
 struct OpenBatch {
     var encoder: BatchEncoder
-    var completions: [(Completion, timestamp: Int64)] = []
+    var completions = BatchCompletions()
     var createdAt: ContinuousClock.Instant
     var reserved = 0
 
@@ -35,7 +49,7 @@ struct OpenBatch {
             self = OpenBatch(encoder: BatchEncoder(capacity: min(batchSize, 64 << 10)), createdAt: .now)
         }
         encoder.append(record, timestamp: timestamp)
-        completions.append((completion, timestamp))
+        completions.append(completion, timestamp: timestamp)
         reserved += bytes
         return Added(displaced: displaced, full: encoder.sizeInBytes >= batchSize, opened: encoder.count == 1)
     }
@@ -45,7 +59,7 @@ struct OpenBatch {
 struct SealedBatch: Sendable {
     var partition: TopicPartition
     var bytes: ByteBuffer
-    var completions: [(Completion, timestamp: Int64)]
+    var completions: BatchCompletions
     var reserved: Int
     var firstAttempt: ContinuousClock.Instant
     var attempts = 0
