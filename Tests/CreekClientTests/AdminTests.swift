@@ -110,6 +110,13 @@ struct AdminTests {
                 if read >= 20 { break }
             }
             try await member.commit()
+            try await member.commit([TopicPartition("jobs", 1): CommittedOffset(offset: 10, metadata: "checkpoint-b")])
+            let asyncOutcome: String = await withCheckedContinuation { continuation in
+                member.commitAsync([TopicPartition("jobs", 0): CommittedOffset(offset: 10, metadata: "async")]) { error in
+                    continuation.resume(returning: error.map { "\($0)" } ?? "ok")
+                }
+            }
+            #expect(asyncOutcome == "ok")
 
             #expect(try await admin.listGroups().map(\.groupId) == ["workers"])
             let described = try await admin.describeGroup("workers")
@@ -117,7 +124,10 @@ struct AdminTests {
             #expect(described.members.count == 1)
             #expect(Set(described.members.first?.assignment ?? []) == [TopicPartition("jobs", 0), TopicPartition("jobs", 1)])
             let committed = try await admin.listGroupOffsets("workers")
-            #expect(committed == [TopicPartition("jobs", 0): CommittedOffset(offset: 10), TopicPartition("jobs", 1): CommittedOffset(offset: 10)])
+            #expect(committed == [
+                TopicPartition("jobs", 0): CommittedOffset(offset: 10, metadata: "async"),
+                TopicPartition("jobs", 1): CommittedOffset(offset: 10, metadata: "checkpoint-b"),
+            ])
             do {
                 try await admin.deleteGroups(["workers"])
                 Issue.record("deleting a group with a member succeeded")

@@ -86,6 +86,26 @@ public final class GroupConsumer: Sendable {
 
     /// Commits explicit offsets (the next offset to read, as Kafka's convention).
     public func commit(_ offsets: [TopicPartition: Int64]) async throws {
+        try await commit(offsets.mapValues { CommittedOffset(offset: $0) })
+    }
+
+    /// Commits in the background; `onComplete` receives the error, if any (Kafka's
+    /// commitAsync). Without offsets, the positions of every record returned so far.
+    public func commitAsync(
+        _ offsets: [TopicPartition: CommittedOffset]? = nil, onComplete: (@Sendable ((any Error)?) -> Void)? = nil
+    ) {
+        Task {
+            do {
+                if let offsets { try await commit(offsets) } else { try await commit() }
+                onComplete?(nil)
+            } catch {
+                onComplete?(error)
+            }
+        }
+    }
+
+    /// Commits explicit offsets with their metadata strings.
+    public func commit(_ offsets: [TopicPartition: CommittedOffset]) async throws {
         let (generation, memberId) = member.withLockedValue { ($0.generation, $0.memberId) }
         let connection = try await coordinator.coordinator()
         try await coordinator.commit(offsets, generation: generation, memberId: memberId, instanceId: group.groupInstanceId, via: connection)

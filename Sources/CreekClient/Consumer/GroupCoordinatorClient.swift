@@ -47,7 +47,7 @@ struct GroupCoordinatorClient: Sendable {
     }
 
     func commit(
-        _ offsets: [TopicPartition: Int64], generation: Int32, memberId: String, instanceId: String?, via connection: BrokerConnection
+        _ offsets: [TopicPartition: CommittedOffset], generation: Int32, memberId: String, instanceId: String?, via connection: BrokerConnection
     ) async throws {
         guard !offsets.isEmpty else { return }
         let version = try connection.version(of: .offsetCommit, supported: 2...8)
@@ -57,7 +57,7 @@ struct GroupCoordinatorClient: Sendable {
         request.memberId = memberId
         request.groupInstanceId = instanceId
         request.topics = Dictionary(grouping: offsets, by: \.key.topic).map { topic, entries in
-            .init(name: topic, partitions: entries.map { .init(partitionIndex: $0.key.partition, committedOffset: $0.value, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: "") })
+            .init(name: topic, partitions: entries.map { .init(partitionIndex: $0.key.partition, committedOffset: $0.value.offset, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: $0.value.metadata) })
         }
         let answer = try await connection.send(request, version: version, timeout: timeout)
         for topic in answer.topics {
