@@ -154,4 +154,26 @@ struct ProducerConsumerTests {
             await consumer.close()
         }
     }
+
+    @Test("after a batch fails for good, the idempotent producer bumps its epoch and the partition keeps accepting records")
+    func epochBumpAfterFailedBatch() async throws {
+        try await withEmbeddedBroker { broker in
+            let admin = KafkaAdmin(config: ClientConfig(bootstrapServers: [broker.bootstrap]))
+            try await admin.createTopics([NewTopic(name: "small", partitions: 1, configs: ["max.message.bytes": "2000"])])
+            await admin.close()
+            var config = ProducerConfig(bootstrapServers: [broker.bootstrap])
+            config.linger = .zero
+            let producer = try await KafkaProducer.start(config: config)
+            let first = try await producer.send(ProducerRecord(topic: "small", partition: 0, value: Array(repeating: 1, count: 10)))
+            do {
+                _ = try await producer.send(ProducerRecord(topic: "small", partition: 0, value: Array(repeating: 2, count: 5_000)))
+                Issue.record("an oversized record was accepted")
+            } catch let error as KafkaClientError {
+                #expect(error.code == .messageTooLarge)
+            }
+            let after = try await producer.send(ProducerRecord(topic: "small", partition: 0, value: Array(repeating: 3, count: 10)))
+            #expect(first.offset == 0 && after.offset == 1)
+            await producer.close()
+        }
+    }
 }

@@ -92,6 +92,18 @@ struct BatchEncoder {
         return batch
     }
 
+    /// Rewrites a sealed batch's producer id, epoch and first sequence (after an epoch
+    /// bump) and its CRC; returns its record count.
+    static func restamp(_ batch: inout ByteBuffer, producerId: Int64, epoch: Int16, baseSequence: Int32) -> Int32 {
+        let start = batch.readerIndex
+        batch.setInteger(producerId, at: start + 43, endianness: .big)
+        batch.setInteger(epoch, at: start + 51, endianness: .big)
+        batch.setInteger(baseSequence, at: start + 53, endianness: .big)
+        let covered = batch.getSlice(at: start + 21, length: batch.readableBytes - 21) ?? ByteBuffer()
+        batch.setInteger(CRC32C.checksum(covered), at: start + 17, endianness: .big)
+        return batch.getInteger(at: start + 57, endianness: .big, as: Int32.self) ?? 0
+    }
+
     private static func varlongSize(_ value: Int64) -> Int {
         var zigzag = UInt64(bitPattern: (value << 1) ^ (value >> 63))
         var size = 1

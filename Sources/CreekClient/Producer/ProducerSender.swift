@@ -15,7 +15,11 @@ extension KafkaProducer {
         }
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
-                let (ready, nextDeadline, closed) = collect()
+                let (ready, nextDeadline, closed, bump) = collect()
+                if bump {
+                    await bumpEpoch()
+                    continue
+                }
                 if closed && ready.isEmpty { break }
                 if !ready.isEmpty {
                     group.addTask {
@@ -34,11 +38,11 @@ extension KafkaProducer {
 
     /// Sealed batches ready to go (one round), the next linger deadline, whether the
     /// producer is closed.
-    private func collect() -> ([SealedBatch], ContinuousClock.Instant?, Bool) {
+    private func collect() -> ([SealedBatch], ContinuousClock.Instant?, Bool, bump: Bool) {
         let now = ContinuousClock.now
         let linger = config.linger
         let idempotent = config.enableIdempotence || config.transactionalId != nil
-        let (candidates, deadline, closed) = state.withLockedValue { state -> ([SealedBatch], ContinuousClock.Instant?, Bool) in
+        let (candidates, deadline, closed, bump) = state.withLockedValue { state -> ([SealedBatch], ContinuousClock.Instant?, Bool, Bool) in
             var deadline: ContinuousClock.Instant?
             for (partition, batch) in state.open {
                 if state.flushing || state.closed || now - batch.createdAt >= linger {
@@ -50,7 +54,11 @@ extension KafkaProducer {
                 }
             }
             var taken: [SealedBatch] = []
-            if state.roundsInFlight >= config.maxInFlight { return (taken, deadline, state.closed) }
+            if state.epochBumpNeeded {
+                // Bump once nothing is in flight; send nothing until then.
+                return (taken, deadline, state.closed, state.inFlight.values.allSatisfy { $0 == 0 })
+            }
+            if state.roundsInFlight >= config.maxInFlight { return (taken, deadline, state.closed, false) }
             for (partition, queue) in state.queued where !queue.isEmpty {
                 let busy = state.inFlight[partition] ?? 0
                 if idempotent && busy > 0 { continue }
@@ -60,9 +68,9 @@ extension KafkaProducer {
                 state.inFlight[partition] = busy + 1
             }
             if !taken.isEmpty { state.roundsInFlight += 1 }
-            return (taken, deadline, state.closed)
+            return (taken, deadline, state.closed, false)
         }
-        return (candidates, deadline, closed)
+        return (candidates, deadline, closed, bump)
     }
 
     /// Sends one round: `batches` grouped by their partition's leader (looked up in the
@@ -147,7 +155,11 @@ extension KafkaProducer {
         let retriable = error.isRetriable && ContinuousClock.now - batch.firstAttempt < config.client.deliveryTimeout
         guard retriable else {
             logger.warning("records failed", metadata: ["partition": "\(batch.partition)", "error": "\(error)"])
-            state.withLockedValue { if $0.transaction.phase == .open && $0.transaction.failure == nil { $0.transaction.failure = error } }
+            let transactional = config.transactionalId != nil
+            state.withLockedValue { state in
+                if state.transaction.phase == .open && state.transaction.failure == nil { state.transaction.failure = error }
+                if !transactional && state.producerId >= 0 { state.epochBumpNeeded = true }
+            }
             fail(batch.completions, error)
             finish(batch)
             return
@@ -163,13 +175,70 @@ extension KafkaProducer {
         wakeSender()
     }
 
-    private func finish(_ batch: SealedBatch) {
+    /// Releases a finished batch's buffer space (and its in-flight slot, when it was sent).
+    func finish(_ batch: SealedBatch, wasInFlight: Bool = true) {
         let limit = config.bufferMemory
         let (resumed, idle) = state.withLockedValue { state in
-            state.inFlight[batch.partition, default: 1] -= 1
+            if wasInFlight { state.inFlight[batch.partition, default: 1] -= 1 }
             return (state.release(batch.reserved, limit: limit), state.idleWaiters())
         }
         for waiter in resumed { waiter.resume() }
         for waiter in idle { waiter.resume() }
+    }
+}
+
+extension KafkaProducer {
+    /// KIP-360: a new epoch for the same producer id (InitProducerId v3+; a new id from
+    /// older brokers), sequence numbers from 0 again, and the batches waiting to be sent
+    /// restamped in order. Retried with backoff until it succeeds or the producer closes.
+    func bumpEpoch() async {
+        let (producerId, epoch) = state.withLockedValue { ($0.producerId, $0.epoch) }
+        do {
+            let response = try await cluster.retrying("InitProducerId (epoch bump)") {
+                let connection = try await cluster.anyConnection()
+                let version = try connection.version(of: .initProducerId, supported: 0...5)
+                var request = InitProducerIdRequest()
+                request.transactionalId = nil
+                request.transactionTimeoutMs = 60_000
+                request.producerId = version >= 3 ? producerId : -1
+                request.producerEpoch = version >= 3 ? epoch : -1
+                let answer = try await connection.send(request, version: version, timeout: config.client.requestTimeout)
+                try KafkaClientError.check(answer.errorCode, "InitProducerId (epoch bump)")
+                return answer
+            }
+            state.withLockedValue { state in
+                state.producerId = response.producerId
+                state.epoch = response.producerEpoch
+                state.sequences.removeAll()
+                for (partition, queue) in state.queued {
+                    var sequence: Int32 = 0
+                    state.queued[partition] = queue.map { batch in
+                        var batch = batch
+                        sequence &+= BatchEncoder.restamp(&batch.bytes, producerId: response.producerId, epoch: response.producerEpoch, baseSequence: sequence)
+                        return batch
+                    }
+                    state.sequences[partition] = sequence
+                }
+                state.epochBumpNeeded = false
+            }
+            logger.info("producer epoch bumped", metadata: ["producerId": "\(response.producerId)", "epoch": "\(response.producerEpoch)"])
+        } catch {
+            let failure = error as? KafkaClientError ?? .connection("\(error)")
+            // Closed (or the cluster gone for good): the waiting batches fail instead.
+            let abandoned = state.withLockedValue { state -> [SealedBatch] in
+                guard state.closed || !failure.isRetriable else { return [] }
+                state.epochBumpNeeded = false
+                defer { state.queued.removeAll() }
+                return state.queued.values.flatMap { $0 }
+            }
+            for batch in abandoned {
+                fail(batch.completions, failure)
+                finish(batch, wasInFlight: false)
+            }
+            if abandoned.isEmpty {
+                logger.warning("epoch bump failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: config.client.retryBackoff)
+            }
+        }
     }
 }

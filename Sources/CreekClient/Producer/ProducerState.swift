@@ -87,6 +87,9 @@ struct ProducerState {
     /// Produce rounds in flight; each sends at most one request per broker, so this bounds
     /// every broker's requests in flight by `maxInFlight`.
     var roundsInFlight = 0
+    /// A batch of this idempotent producer failed for good: its sequence numbers have a gap
+    /// the broker would refuse, so the sender gets a new epoch (KIP-360) before sending more.
+    var epochBumpNeeded = false
     var transaction = TransactionState()
 
     var isIdle: Bool { open.isEmpty && queued.values.allSatisfy(\.isEmpty) && inFlight.values.allSatisfy { $0 == 0 } }
