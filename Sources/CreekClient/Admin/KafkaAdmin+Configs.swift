@@ -51,28 +51,23 @@ extension KafkaAdmin {
     /// Deletes every record before each given offset (-1: the high watermark); returns
     /// each partition's new log start offset.
     public func deleteRecords(before offsets: [TopicPartition: Int64]) async throws -> [TopicPartition: Int64] {
-        var byLeader: [Int32: [(TopicPartition, Int64)]] = [:]
-        for (partition, offset) in offsets {
-            byLeader[try await cluster.leader(of: partition.topic, partition: partition.partition), default: []].append((partition, offset))
-        }
-        var result: [TopicPartition: Int64] = [:]
-        for (leader, entries) in byLeader {
-            let connection = try await cluster.connection(to: leader)
+        try await cluster.perLeader(offsets) { connection, share in
             let version = try connection.version(of: .deleteRecords, supported: 0...2)
             var request = DeleteRecordsRequest()
             request.timeoutMs = timeoutMs
-            request.topics = Dictionary(grouping: entries, by: \.0.topic).map { topic, parts in
-                .init(name: topic, partitions: parts.map { .init(partitionIndex: $0.0.partition, offset: $0.1) })
+            request.topics = Dictionary(grouping: share, by: \.key.topic).map { topic, parts in
+                .init(name: topic, partitions: parts.map { .init(partitionIndex: $0.key.partition, offset: $0.value) })
             }
             let response = try await connection.send(request, version: version, timeout: config.requestTimeout)
+            var starts: [TopicPartition: Int64] = [:]
             for topic in response.topics {
                 for partition in topic.partitions {
                     try KafkaClientError.check(partition.errorCode, "delete records of \(topic.name)-\(partition.partitionIndex)")
-                    result[TopicPartition(topic.name, partition.partitionIndex)] = partition.lowWatermark
+                    starts[TopicPartition(topic.name, partition.partitionIndex)] = partition.lowWatermark
                 }
             }
+            return starts
         }
-        return result
     }
 
     /// Each partition's offset at `target`: `.beginning` (log start), `.end` (high
