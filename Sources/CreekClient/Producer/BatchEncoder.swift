@@ -2,9 +2,10 @@ import KafkaCompression
 import KafkaProtocol
 import NIOCore
 
-/// Records appended one by one straight into a v2 batch body (no per-record objects), then
-/// sealed into a batch: header, optional compression, CRC-32C. Invariant: `body` holds
-/// `count` whole records with offset deltas 0..<count.
+/// Records appended one by one straight into a v2 batch (no per-record objects), then
+/// sealed: header, optional compression, CRC-32C. Invariant: `body` holds room for the
+/// batch header, then `count` whole records with offset deltas 0..<count — so an
+/// uncompressed batch is sealed in place, without copying its records.
 struct BatchEncoder {
     private(set) var body: ByteBuffer
     private(set) var count: Int32 = 0
@@ -13,9 +14,10 @@ struct BatchEncoder {
 
     init(capacity: Int) {
         body = ByteBufferAllocator().buffer(capacity: capacity)
+        body.writeRepeatingByte(0, count: RecordBatch.headerSize)
     }
 
-    var sizeInBytes: Int { RecordBatch.headerSize + body.readableBytes }
+    var sizeInBytes: Int { body.readableBytes }
 
     /// The bytes `append` would add for this record (an upper bound within 10 bytes).
     static func estimate(_ record: ProducerRecord) -> Int {
@@ -59,36 +61,41 @@ struct BatchEncoder {
     }
 
     /// The finished batch: base offset 0, the producer's id, epoch and first sequence.
-    func seal(
+    /// Takes the records out of the encoder (it is empty afterwards).
+    mutating func seal(
         compression: RecordBatch.Compression, producerId: Int64, epoch: Int16, baseSequence: Int32, transactional: Bool
     ) throws(KafkaClientError) -> ByteBuffer {
-        var records = body
+        var batch = body
+        body = ByteBuffer()
         if compression != .none {
+            let records = batch.readableBytesView.dropFirst(RecordBatch.headerSize)
+            let compressed: [UInt8]
             do {
-                records = ByteBuffer(bytes: try BatchCodec.compress(Array(body.readableBytesView), with: compression))
+                compressed = try BatchCodec.compress(Array(records), with: compression)
             } catch {
                 throw .compression("\(error)")
             }
+            batch = ByteBufferAllocator().buffer(capacity: RecordBatch.headerSize + compressed.count)
+            batch.writeRepeatingByte(0, count: RecordBatch.headerSize)
+            batch.writeBytes(compressed)
         }
-        var batch = ByteBufferAllocator().buffer(capacity: RecordBatch.headerSize + records.readableBytes)
-        batch.writeInteger(Int64(0), endianness: .big)
-        batch.writeInteger(Int32(RecordBatch.headerSize - RecordBatch.logOverhead + records.readableBytes), endianness: .big)
-        batch.writeInteger(Int32(-1), endianness: .big)
-        batch.writeInteger(Int8(2))
-        batch.writeInteger(UInt32(0), endianness: .big)
+        let start = batch.readerIndex
         var attributes = compression.rawValue
         if transactional { attributes |= 0x10 }
-        batch.writeInteger(attributes, endianness: .big)
-        batch.writeInteger(count - 1, endianness: .big)
-        batch.writeInteger(baseTimestamp, endianness: .big)
-        batch.writeInteger(maxTimestamp, endianness: .big)
-        batch.writeInteger(producerId, endianness: .big)
-        batch.writeInteger(epoch, endianness: .big)
-        batch.writeInteger(baseSequence, endianness: .big)
-        batch.writeInteger(count, endianness: .big)
-        batch.writeImmutableBuffer(records)
-        let covered = batch.getSlice(at: 21, length: batch.readableBytes - 21) ?? ByteBuffer()
-        batch.setInteger(CRC32C.checksum(covered), at: 17, endianness: .big)
+        batch.setInteger(Int64(0), at: start, endianness: .big)
+        batch.setInteger(Int32(batch.readableBytes - RecordBatch.logOverhead), at: start + 8, endianness: .big)
+        batch.setInteger(Int32(-1), at: start + 12, endianness: .big)
+        batch.setInteger(Int8(2), at: start + 16)
+        batch.setInteger(attributes, at: start + 21, endianness: .big)
+        batch.setInteger(count - 1, at: start + 23, endianness: .big)
+        batch.setInteger(baseTimestamp, at: start + 27, endianness: .big)
+        batch.setInteger(maxTimestamp, at: start + 35, endianness: .big)
+        batch.setInteger(producerId, at: start + 43, endianness: .big)
+        batch.setInteger(epoch, at: start + 51, endianness: .big)
+        batch.setInteger(baseSequence, at: start + 53, endianness: .big)
+        batch.setInteger(count, at: start + 57, endianness: .big)
+        let covered = batch.getSlice(at: start + 21, length: batch.readableBytes - 21) ?? ByteBuffer()
+        batch.setInteger(CRC32C.checksum(covered), at: start + 17, endianness: .big)
         return batch
     }
 

@@ -65,16 +65,24 @@ public final class KafkaProducer: Sendable {
     public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
         let (partition, timestamp) = try await prepare(record)
         return try await withCheckedThrowingContinuation { continuation in
-            append(record, to: partition, timestamp: timestamp, completion: .waiting(continuation))
+            append(record, to: partition, timestamp: timestamp, waiter: continuation)
         }
     }
 
     /// Queues `record` and returns at once; its outcome arrives on `deliveryReports`.
     /// Suspends only while the buffer is full.
+    @inlinable
     public func sendAsync(_ record: ProducerRecord) async throws {
+        // Inlined into the caller: the common case (partition known, room in the buffer)
+        // costs no async call of its own.
         if try appendIfReady(record) { return }
+        try await sendAsyncSlowly(record)
+    }
+
+    @usableFromInline
+    func sendAsyncSlowly(_ record: ProducerRecord) async throws {
         let (partition, timestamp) = try await prepare(record)
-        append(record, to: partition, timestamp: timestamp, completion: .report)
+        append(record, to: partition, timestamp: timestamp, waiter: nil)
     }
 
     /// Sends everything queued now and waits until it is acknowledged.
@@ -104,7 +112,8 @@ public final class KafkaProducer: Sendable {
     /// The fast path of `sendAsync`, under one lock: when the partition is known (given,
     /// or the topic's partition count is cached) and the buffer has room, reserves and
     /// appends. False when the slow path (metadata, waiting for room) is needed.
-    private func appendIfReady(_ record: ProducerRecord) throws -> Bool {
+    @usableFromInline
+    func appendIfReady(_ record: ProducerRecord) throws -> Bool {
         let size = BatchEncoder.estimate(record)
         let timestamp = record.timestamp ?? Self.nowMs()
         let transactional = config.transactionalId != nil
@@ -123,7 +132,7 @@ public final class KafkaProducer: Sendable {
                 return (false, false)
             }
             state.reservedBytes += size
-            return (true, appendLocked(&state, record, to: partition, timestamp: timestamp, size: size, completion: .report))
+            return (true, appendLocked(&state, record, to: partition, timestamp: timestamp, size: size, waiter: nil))
         }
         if wakeSender { wake.signal() }
         return appended
@@ -180,9 +189,9 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    private func append(_ record: ProducerRecord, to partition: TopicPartition, timestamp: Int64, completion: Completion) {
+    private func append(_ record: ProducerRecord, to partition: TopicPartition, timestamp: Int64, waiter: Waiter?) {
         let size = BatchEncoder.estimate(record)
-        let wakeSender = state.withLockedValue { appendLocked(&$0, record, to: partition, timestamp: timestamp, size: size, completion: completion) }
+        let wakeSender = state.withLockedValue { appendLocked(&$0, record, to: partition, timestamp: timestamp, size: size, waiter: waiter) }
         if wakeSender { wake.signal() }
     }
 
@@ -190,12 +199,12 @@ public final class KafkaProducer: Sendable {
     /// fit, and after when it is full). True when the sender should wake: a batch was
     /// sealed, or a new one opened (its linger deadline is new).
     private func appendLocked(
-        _ state: inout ProducerState, _ record: ProducerRecord, to partition: TopicPartition, timestamp: Int64, size: Int, completion: Completion
+        _ state: inout ProducerState, _ record: ProducerRecord, to partition: TopicPartition, timestamp: Int64, size: Int, waiter: Waiter?
     ) -> Bool {
         // Appended in place (the dictionary's modify accessor: one lookup, the buffer is
         // never copied).
         let added = state.open[partition, default: OpenBatch(encoder: BatchEncoder(capacity: min(config.batchSize, 64 << 10)), createdAt: .now)]
-            .add(record, timestamp: timestamp, completion: completion, reserved: size, batchSize: config.batchSize)
+            .add(record, timestamp: timestamp, waiter: waiter, reserved: size, batchSize: config.batchSize)
         if let displaced = added.displaced { seal(&state, partition, displaced) }
         if added.full, let sealed = state.open.removeValue(forKey: partition) { seal(&state, partition, sealed) }
         return added.opened || added.full || added.displaced != nil
@@ -203,7 +212,8 @@ public final class KafkaProducer: Sendable {
 
     /// Moves an open batch to its partition's queue, assigning its sequence numbers. A
     /// sticky partition moves on once its batch is sealed (KIP-480).
-    func seal(_ state: inout ProducerState, _ partition: TopicPartition, _ batch: OpenBatch) {
+    func seal(_ state: inout ProducerState, _ partition: TopicPartition, _ batch: consuming OpenBatch) {
+        var batch = batch
         let sequence = state.sequences[partition] ?? 0
         let idempotent = state.producerId >= 0
         do {

@@ -44,14 +44,18 @@ extension KafkaProducer {
         let idempotent = config.enableIdempotence || config.transactionalId != nil
         let (candidates, deadline, closed, bump) = state.withLockedValue { state -> ([SealedBatch], ContinuousClock.Instant?, Bool, Bool) in
             var deadline: ContinuousClock.Instant?
+            var lingered: [TopicPartition] = []
             for (partition, batch) in state.open {
                 if state.flushing || state.closed || now - batch.createdAt >= linger {
-                    seal(&state, partition, batch)
-                    state.open[partition] = nil
+                    lingered.append(partition)
                 } else {
                     let due = batch.createdAt + linger
                     deadline = deadline.map { min($0, due) } ?? due
                 }
+            }
+            // Out of the dictionary first, so sealing in place does not copy the buffer.
+            for partition in lingered {
+                if let batch = state.open.removeValue(forKey: partition) { seal(&state, partition, batch) }
             }
             var taken: [SealedBatch] = []
             if state.epochBumpNeeded {

@@ -1,11 +1,9 @@
 import KafkaProtocol
 import NIOCore
 
-/// How a record learns its outcome: a suspended `send`, or the delivery-report stream.
-enum Completion: Sendable {
-    case waiting(CheckedContinuation<RecordMetadata, any Error>)
-    case report
-}
+/// A `send` waiting for its record's outcome (records sent with `sendAsync` have none:
+/// theirs goes to the delivery reports).
+typealias Waiter = CheckedContinuation<RecordMetadata, any Error>
 
 /// Who learns the outcome of a batch's records: each record's timestamp, in order, and the
 /// continuations of those sent with `send` (by index); the rest go to delivery reports.
@@ -15,8 +13,8 @@ struct BatchCompletions: Sendable {
 
     var count: Int { timestamps.count }
 
-    mutating func append(_ completion: Completion, timestamp: Int64) {
-        if case .waiting(let continuation) = completion { waiting.append((timestamps.count, continuation)) }
+    mutating func append(_ waiter: Waiter?, timestamp: Int64) {
+        if let waiter { waiting.append((timestamps.count, waiter)) }
         timestamps.append(timestamp)
     }
 }
@@ -41,7 +39,7 @@ struct OpenBatch {
     /// Appends a record; when it would overflow `batchSize`, the records so far move out
     /// (returned in `displaced`) and the record starts a fresh batch.
     mutating func add(
-        _ record: ProducerRecord, timestamp: Int64, completion: Completion, reserved bytes: Int, batchSize: Int
+        _ record: ProducerRecord, timestamp: Int64, waiter: Waiter?, reserved bytes: Int, batchSize: Int
     ) -> Added {
         var displaced: OpenBatch?
         if encoder.count > 0 && encoder.sizeInBytes + bytes > batchSize {
@@ -49,7 +47,7 @@ struct OpenBatch {
             self = OpenBatch(encoder: BatchEncoder(capacity: min(batchSize, 64 << 10)), createdAt: .now)
         }
         encoder.append(record, timestamp: timestamp)
-        completions.append(completion, timestamp: timestamp)
+        completions.append(waiter, timestamp: timestamp)
         reserved += bytes
         return Added(displaced: displaced, full: encoder.sizeInBytes >= batchSize, opened: encoder.count == 1)
     }
