@@ -2,19 +2,28 @@ import KafkaCompression
 import KafkaProtocol
 import NIOCore
 
-/// What one partition's Fetch answer brought: the records from `requested` on, the next
-/// offset to read after them, or that its position must be reset (out of range).
+/// What one partition's Fetch answer brought: its batches (then, once decoded, the
+/// records from `requested` on), the next offset to read after them, or that its position
+/// must be reset (out of range).
 struct PartitionFetch: Sendable {
     var partition: TopicPartition
     var requested: Int64
     var next: Int64
-    var records: [ConsumerRecord]
+    var records: [ConsumerRecord] = []
     var resetPosition = false
+    var batches: [RecordBatch] = []
+}
+
+/// A round fetched ahead: the answer (batches only) and its decoding. The next round
+/// waits only for the answer, so its Fetch is on the wire while this one is decoded.
+struct PrefetchedRound: Sendable {
+    let answered: Task<[PartitionFetch], any Error>
+    let decoded: Task<[PartitionFetch], any Error>
 }
 
 extension KafkaConsumer {
     /// Rounds fetched ahead of the caller: the second starts as soon as the first's answer
-    /// is decoded (from where it ended), so a Fetch is always on the wire.
+    /// arrives (from where it ended), so a Fetch is on the wire while the first is decoded.
     static let prefetchDepth = 2
 
     /// One round, delivered: the records fetched for the assigned, unpaused partitions
@@ -28,9 +37,9 @@ extension KafkaConsumer {
         let pending = prefetch.withLockedValue { queue in queue.isEmpty ? nil : queue.removeFirst() }
         let fetched: [PartitionFetch]
         if let pending {
-            fetched = try await pending.value
+            fetched = try await pending.decoded.value
         } else {
-            fetched = try await fetch(from: wanted())
+            fetched = try decode(try await fetch(from: wanted()))
         }
         let (records, stale) = deliver(fetched)
         if stale {
@@ -38,7 +47,10 @@ extension KafkaConsumer {
                 defer { queue.removeAll() }
                 return queue
             }
-            for task in dropped { task.cancel() }
+            for round in dropped {
+                round.answered.cancel()
+                round.decoded.cancel()
+            }
         }
         refillPrefetch()
         return records
@@ -51,16 +63,18 @@ extension KafkaConsumer {
         guard !start.isEmpty else { return }
         prefetch.withLockedValue { queue in
             while queue.count < Self.prefetchDepth {
-                if let previous = queue.last {
-                    queue.append(Task {
+                let answered: Task<[PartitionFetch], any Error>
+                if let previous = queue.last?.answered {
+                    answered = Task {
                         let before = try await previous.value
                         var continued = Dictionary(start, uniquingKeysWith: { first, _ in first })
                         for part in before where !part.resetPosition { continued[part.partition] = part.next }
                         return try await self.fetch(from: continued.map { ($0.key, $0.value) })
-                    })
+                    }
                 } else {
-                    queue.append(Task { try await self.fetch(from: start) })
+                    answered = Task { try await self.fetch(from: start) }
                 }
+                queue.append(PrefetchedRound(answered: answered, decoded: Task { try self.decode(try await answered.value) }))
             }
         }
     }
@@ -158,8 +172,7 @@ extension KafkaConsumer {
                 }
                 let end = config.isolationLevel == .readCommitted && data.lastStableOffset >= 0 ? data.lastStableOffset : data.highWatermark
                 endOffsets.withLockedValue { $0[partition] = end }
-                let (records, next) = try decode(data, partition: partition, from: requested)
-                fetched.append(PartitionFetch(partition: partition, requested: requested, next: next, records: records))
+                fetched.append(scan(data, partition: partition, from: requested))
             }
         }
         return fetched
@@ -182,36 +195,43 @@ extension KafkaConsumer {
         }
     }
 
-    /// The records of one partition's answer at or after `offset`, and the next position.
-    private func decode(_ data: FetchResponse.PartitionData, partition: TopicPartition, from offset: Int64) throws -> ([ConsumerRecord], Int64) {
-        guard var bytes = data.records?.buffer else { return ([], offset) }
-        var batches: [RecordBatch] = []
+    /// One partition's answer, walked batch header by batch header (cheap): its batches
+    /// (read_committed: without aborted data) and the next offset to read.
+    private func scan(_ data: FetchResponse.PartitionData, partition: TopicPartition, from offset: Int64) -> PartitionFetch {
+        var part = PartitionFetch(partition: partition, requested: offset, next: offset)
+        guard var bytes = data.records?.buffer else { return part }
         // A partial last batch (cut by the size limit) ends the list.
-        while let batch = try? RecordBatch.next(from: &bytes) { batches.append(batch) }
-        var next = offset
-        var kept = batches
+        while let batch = try? RecordBatch.next(from: &bytes) { part.batches.append(batch) }
+        if let last = part.batches.last { part.next = max(offset, last.lastOffset + 1) }
         if config.isolationLevel == .readCommitted {
             let aborted = (data.abortedTransactions ?? []).map { ReadCommittedFilter.Aborted(producerId: $0.producerId, firstOffset: $0.firstOffset) }
-            kept = ReadCommittedFilter.committed(batches, aborted: aborted)
+            part.batches = ReadCommittedFilter.committed(part.batches, aborted: aborted)
         }
-        if let last = batches.last { next = max(next, last.lastOffset + 1) }
-        var records: [ConsumerRecord] = []
-        for batch in kept where !batch.isControl && batch.lastOffset >= offset {
-            let decoded: [Record]
-            do {
-                decoded = try batch.decodedRecords()
-            } catch {
-                throw KafkaClientError.compression("\(partition) at \(batch.baseOffset): \(error)")
+        return part
+    }
+
+    /// The records of each partition's batches at or after the offset it asked for.
+    func decode(_ round: [PartitionFetch]) throws -> [PartitionFetch] {
+        try round.map { part in
+            var part = part
+            for batch in part.batches where !batch.isControl && batch.lastOffset >= part.requested {
+                let decoded: [Record]
+                do {
+                    decoded = try batch.decodedRecords()
+                } catch {
+                    throw KafkaClientError.compression("\(part.partition) at \(batch.baseOffset): \(error)")
+                }
+                for record in decoded where record.offset >= part.requested {
+                    part.records.append(ConsumerRecord(
+                        topic: part.partition.topic, partition: part.partition.partition, offset: record.offset,
+                        timestamp: batch.timestampType == .logAppendTime ? batch.maxTimestamp : record.timestamp,
+                        keyBuffer: record.key, valueBuffer: record.value,
+                        headers: record.headers.map { RecordHeaderValue($0.key, $0.value.map { Array($0.readableBytesView) }) }
+                    ))
+                }
             }
-            for record in decoded where record.offset >= offset {
-                records.append(ConsumerRecord(
-                    topic: partition.topic, partition: partition.partition, offset: record.offset,
-                    timestamp: batch.timestampType == .logAppendTime ? batch.maxTimestamp : record.timestamp,
-                    keyBuffer: record.key, valueBuffer: record.value,
-                    headers: record.headers.map { RecordHeaderValue($0.key, $0.value.map { Array($0.readableBytesView) }) }
-                ))
-            }
+            part.batches = []
+            return part
         }
-        return (records, next)
     }
 }

@@ -21,7 +21,7 @@ public final class KafkaConsumer: Sendable {
     /// offset with read_committed).
     let endOffsets = NIOLockedValueBox<[TopicPartition: Int64]>([:])
     /// Rounds fetched ahead while the caller processes the last one (oldest first).
-    let prefetch = NIOLockedValueBox<[Task<[PartitionFetch], any Error>]>([])
+    let prefetch = NIOLockedValueBox<[PrefetchedRound]>([])
     /// Seeks by time or to an end, resolved on the next fetch round.
     let pendingSeeks = NIOLockedValueBox<[TopicPartition: SeekTarget]>([:])
 
@@ -83,8 +83,11 @@ public final class KafkaConsumer: Sendable {
             defer { queue.removeAll() }
             return queue
         }
-        for task in pending { task.cancel() }
-        for task in pending { _ = await task.result }
+        for round in pending {
+            round.answered.cancel()
+            round.decoded.cancel()
+        }
+        for round in pending { _ = await round.decoded.result }
         await cluster.close()
     }
 
