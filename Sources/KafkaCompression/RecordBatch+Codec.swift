@@ -37,6 +37,16 @@ extension RecordBatch {
         }
     }
 
+    /// `decodedRecords` without the array: each record handed to `visit` as it is read.
+    public func forEachDecodedRecord(limit: Int = BatchCodec.defaultLimit, _ visit: (Record) -> Void) throws(BatchDecodeError) {
+        let body = try decompressedBody(limit: limit)
+        do {
+            try forEachRecord(inBody: body, contiguous: false, visit)
+        } catch {
+            throw .records(error)
+        }
+    }
+
     /// The records of a batch in any codec, each with its stored bytes.
     public func decodedRawRecords(limit: Int = BatchCodec.defaultLimit) throws(BatchDecodeError) -> [RawRecord] {
         let body = try decompressedBody(limit: limit)

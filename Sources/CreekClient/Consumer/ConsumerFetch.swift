@@ -214,20 +214,20 @@ extension KafkaConsumer {
     func decode(_ round: [PartitionFetch]) throws -> [PartitionFetch] {
         try round.map { part in
             var part = part
-            for batch in part.batches where !batch.isControl && batch.lastOffset >= part.requested {
-                let decoded: [Record]
+            let (topic, index, requested) = (part.partition.topic, part.partition.partition, part.requested)
+            for batch in part.batches where !batch.isControl && batch.lastOffset >= requested {
+                let appendTime = batch.timestampType == .logAppendTime ? batch.maxTimestamp : nil
                 do {
-                    decoded = try batch.decodedRecords()
+                    try batch.forEachDecodedRecord { record in
+                        guard record.offset >= requested else { return }
+                        part.records.append(ConsumerRecord(
+                            topic: topic, partition: index, offset: record.offset, timestamp: appendTime ?? record.timestamp,
+                            keyBuffer: record.key, valueBuffer: record.value,
+                            headers: record.headers.isEmpty ? [] : record.headers.map { RecordHeaderValue($0.key, $0.value.map { Array($0.readableBytesView) }) }
+                        ))
+                    }
                 } catch {
                     throw KafkaClientError.compression("\(part.partition) at \(batch.baseOffset): \(error)")
-                }
-                for record in decoded where record.offset >= part.requested {
-                    part.records.append(ConsumerRecord(
-                        topic: part.partition.topic, partition: part.partition.partition, offset: record.offset,
-                        timestamp: batch.timestampType == .logAppendTime ? batch.maxTimestamp : record.timestamp,
-                        keyBuffer: record.key, valueBuffer: record.value,
-                        headers: record.headers.map { RecordHeaderValue($0.key, $0.value.map { Array($0.readableBytesView) }) }
-                    ))
                 }
             }
             part.batches = []

@@ -90,21 +90,27 @@ extension RecordBatch {
     /// producer writes them); without, they need only rise within `lastOffsetDelta` (a batch
     /// the log cleaner has thinned keeps its records' original offsets).
     public func records(inBody body: ByteBuffer, contiguous: Bool) throws(RecordBatchError) -> [Record] {
+        var records: [Record] = []
+        records.reserveCapacity(min(max(Int(recordsCount), 0), body.readableBytes))
+        try forEachRecord(inBody: body, contiguous: contiguous) { records.append($0) }
+        return records
+    }
+
+    /// The same walk and checks as `records(inBody:contiguous:)`, handing each record to
+    /// `visit` as it is read (no array of them).
+    public func forEachRecord(inBody body: ByteBuffer, contiguous: Bool, _ visit: (Record) -> Void) throws(RecordBatchError) {
         let count = Int(recordsCount)
         guard count >= 0 else { throw .invalidRecordCount(recordsCount: recordsCount, lastOffsetDelta: lastOffsetDelta) }
         var body = body
-        var records: [Record] = []
-        records.reserveCapacity(min(count, body.readableBytes))
         var previous: Int32 = -1
         for index in 0..<count {
             let record = try Self.readRecord(from: &body, index: index, base: self, after: contiguous ? nil : previous)
             previous = Int32(truncatingIfNeeded: record.offset &- baseOffset)
-            records.append(record)
+            visit(record)
         }
         guard body.readableBytes == 0 else {
             throw .malformedRecord(index: count, reason: "\(body.readableBytes) bytes after the last record")
         }
-        return records
     }
 
     static func readRecord(
