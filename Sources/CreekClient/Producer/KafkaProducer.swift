@@ -42,21 +42,29 @@ public final class KafkaProducer: Sendable {
             return
         }
         guard config.enableIdempotence, state.withLockedValue({ $0.producerId }) < 0 else { return }
-        let response = try await cluster.retrying("InitProducerId") {
+        let response = try await requestProducerId(bumping: nil)
+        state.withLockedValue {
+            $0.producerId = response.producerId
+            $0.epoch = response.producerEpoch
+        }
+    }
+
+    /// InitProducerId for an idempotent (not transactional) producer: a new id, or with
+    /// `bumping` (v3+, KIP-360) the next epoch of that id; retried while retriable.
+    func requestProducerId(bumping current: (producerId: Int64, epoch: Int16)?) async throws -> InitProducerIdResponse {
+        try await cluster.retrying("InitProducerId") {
             let connection = try await cluster.anyConnection()
             let version = try connection.version(of: .initProducerId, supported: 0...5)
             var request = InitProducerIdRequest()
             request.transactionalId = nil
             request.transactionTimeoutMs = 60_000
-            let answer = try await connection.send(request, version: version, timeout: config.client.requestTimeout)
-            if answer.errorCode != 0 {
-                throw KafkaClientError.broker(KafkaErrorCode(rawValue: answer.errorCode) ?? .unknownServerError, message: nil, context: "InitProducerId")
+            if let current, version >= 3 {
+                request.producerId = current.producerId
+                request.producerEpoch = current.epoch
             }
+            let answer = try await connection.send(request, version: version, timeout: config.client.requestTimeout)
+            try KafkaClientError.check(answer.errorCode, "InitProducerId")
             return answer
-        }
-        state.withLockedValue {
-            $0.producerId = response.producerId
-            $0.epoch = response.producerEpoch
         }
     }
 

@@ -198,18 +198,7 @@ extension KafkaProducer {
     func bumpEpoch() async {
         let (producerId, epoch) = state.withLockedValue { ($0.producerId, $0.epoch) }
         do {
-            let response = try await cluster.retrying("InitProducerId (epoch bump)") {
-                let connection = try await cluster.anyConnection()
-                let version = try connection.version(of: .initProducerId, supported: 0...5)
-                var request = InitProducerIdRequest()
-                request.transactionalId = nil
-                request.transactionTimeoutMs = 60_000
-                request.producerId = version >= 3 ? producerId : -1
-                request.producerEpoch = version >= 3 ? epoch : -1
-                let answer = try await connection.send(request, version: version, timeout: config.client.requestTimeout)
-                try KafkaClientError.check(answer.errorCode, "InitProducerId (epoch bump)")
-                return answer
-            }
+            let response = try await requestProducerId(bumping: (producerId, epoch))
             state.withLockedValue { state in
                 state.producerId = response.producerId
                 state.epoch = response.producerEpoch
