@@ -45,17 +45,24 @@ extension ByteBuffer {
         return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
     }
 
+    /// One bounds check for the whole varint (not one per byte); the reader index moves
+    /// only when a complete varint was read.
     private mutating func readVarUInt(maxBytes: Int) -> UInt64? {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        for index in 0..<maxBytes {
-            guard let byte = readInteger(as: UInt8.self) else { return nil }
-            if index == 9 && byte > 1 { return nil }
-            result |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return result }
-            shift += 7
+        let parsed: (value: UInt64, length: Int)? = withUnsafeReadableBytes { bytes in
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            for index in 0..<min(maxBytes, bytes.count) {
+                let byte = bytes[index]
+                if index == 9 && byte > 1 { return nil }
+                result |= UInt64(byte & 0x7F) << shift
+                if byte & 0x80 == 0 { return (result, index + 1) }
+                shift += 7
+            }
+            return nil
         }
-        return nil
+        guard let parsed else { return nil }
+        moveReaderIndex(forwardBy: parsed.length)
+        return parsed.value
     }
 
     public mutating func writeVarint(_ value: Int32) {
