@@ -76,12 +76,14 @@ public final class BrokerConnection: Sendable {
         return min(broker.upperBound, supported.upperBound)
     }
 
-    /// Sends `request` at `version` and waits for its response.
+    /// Sends `request` at `version` and waits for its response. Records fields that are
+    /// `.external(token: i)` are sent from `attachments[i]`, straight after the bytes
+    /// before them (gathered by the socket write, never copied into the frame).
     public func send<Request: KafkaRequestMessage>(
-        _ request: Request, version: Int16, timeout: Duration = .seconds(30)
+        _ request: Request, version: Int16, timeout: Duration = .seconds(30), attachments: [ByteBuffer] = []
     ) async throws -> Request.Response {
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
-        let id = write(request, version: version, pending: { PendingRequest(correlationId: $0, promise: promise) })
+        let id = write(request, version: version, attachments: attachments, pending: { PendingRequest(correlationId: $0, promise: promise) })
         let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
             promise.fail(KafkaClientError.timeout("\(Request.apiKey) v\(version) to \(self.host):\(self.port)"))
             self.channel.close(promise: nil)
@@ -105,13 +107,13 @@ public final class BrokerConnection: Sendable {
     }
 
     /// Sends a request that gets no response (Produce with acks=0).
-    public func sendWithoutResponse<Request: KafkaRequestMessage>(_ request: Request, version: Int16) {
-        _ = write(request, version: version, pending: { _ in nil })
+    public func sendWithoutResponse<Request: KafkaRequestMessage>(_ request: Request, version: Int16, attachments: [ByteBuffer] = []) {
+        _ = write(request, version: version, attachments: attachments, pending: { _ in nil })
     }
 
     @discardableResult
     private func write<Request: KafkaRequestMessage>(
-        _ request: Request, version: Int16, pending: (Int32) -> PendingRequest?
+        _ request: Request, version: Int16, attachments: [ByteBuffer], pending: (Int32) -> PendingRequest?
     ) -> Int32 {
         // The correlation id is taken and the frame queued under one lock, so frames reach
         // the socket in correlation order whatever tasks call concurrently.
@@ -124,7 +126,15 @@ public final class BrokerConnection: Sendable {
                 .write(to: &writer, version: Request.apiKey.requestHeaderVersion(apiVersion: version))
             request.write(to: &writer, version: version)
             writer.finishFrame()
-            channel.writeAndFlush((frame: writer.buffer, pending: pending(id)), promise: nil)
+            var parts: [ByteBuffer] = []
+            var from = writer.buffer.readerIndex
+            for splice in writer.splices {
+                if let before = writer.buffer.getSlice(at: from, length: splice.position - from), before.readableBytes > 0 { parts.append(before) }
+                if attachments.indices.contains(splice.records.token) { parts.append(attachments[splice.records.token]) }
+                from = splice.position
+            }
+            if let rest = writer.buffer.getSlice(at: from, length: writer.buffer.writerIndex - from), rest.readableBytes > 0 { parts.append(rest) }
+            channel.writeAndFlush((frames: parts, pending: pending(id)), promise: nil)
             return id
         }
     }

@@ -14,21 +14,25 @@ struct PendingRequest {
 /// Event-loop bound, like every NIO handler.
 final class ResponseMatcher: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = (frame: ByteBuffer, pending: PendingRequest?)
+    /// A request frame, possibly in parts (record batches sent as they are), written in order.
+    typealias OutboundIn = (frames: [ByteBuffer], pending: PendingRequest?)
     typealias OutboundOut = ByteBuffer
 
     private var queue: CircularBuffer<PendingRequest> = []
     private var failure: KafkaClientError?
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let (frame, pending) = unwrapOutboundIn(data)
+        let (frames, pending) = unwrapOutboundIn(data)
         if let failure {
             pending?.promise.fail(failure)
             promise?.fail(failure)
             return
         }
         if let pending { queue.append(pending) }
-        context.write(wrapOutboundOut(frame), promise: promise)
+        for (index, frame) in frames.enumerated() {
+            context.write(wrapOutboundOut(frame), promise: index == frames.count - 1 ? promise : nil)
+        }
+        if frames.isEmpty { promise?.succeed(()) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

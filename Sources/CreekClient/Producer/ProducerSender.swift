@@ -108,21 +108,25 @@ extension KafkaProducer {
         var request = ProduceRequest()
         request.acks = config.acks.rawValue
         request.timeoutMs = Int32(config.client.requestTimeout.components.seconds * 1000)
+        // Each batch goes out as an attachment: gathered by the socket write, not copied.
         var topics: [String: [ProduceRequest.PartitionProduceData]] = [:]
-        for batch in batches {
-            topics[batch.partition.topic, default: []].append(.init(index: batch.partition.partition, records: .bytes(batch.bytes)))
+        for (token, batch) in batches.enumerated() {
+            topics[batch.partition.topic, default: []].append(.init(
+                index: batch.partition.partition, records: .external(ExternalRecords(token: token, length: batch.bytes.readableBytes))
+            ))
         }
+        let attachments = batches.map(\.bytes)
         request.topicData = topics.map { ProduceRequest.TopicProduceData(name: $0.key, partitionData: $0.value) }
         let response: ProduceResponse
         do {
             let connection = try await cluster.connection(to: leader)
             let version = try connection.version(of: .produce, supported: 3...9)
             if config.acks == .none {
-                connection.sendWithoutResponse(request, version: version)
+                connection.sendWithoutResponse(request, version: version, attachments: attachments)
                 for batch in batches { complete(batch, baseOffset: -1, appendTime: -1) }
                 return
             }
-            response = try await connection.send(request, version: version, timeout: config.client.requestTimeout + .seconds(5))
+            response = try await connection.send(request, version: version, timeout: config.client.requestTimeout + .seconds(5), attachments: attachments)
         } catch {
             let failure = error as? KafkaClientError ?? .connection("\(error)")
             for batch in batches { await retryOrFail(batch, failure) }
