@@ -5,10 +5,12 @@ import NIOCore
 
 /// A consumer that is a member of a group (the classic protocol): `subscribe`, then iterate
 /// `batches()`. The iteration joins the group, takes the partitions the leader assigned
-/// (range or round-robin, computed here when this member leads), starts each from the
-/// group's committed offset (or `autoOffsetReset`), heartbeats in the background, and
-/// rejoins when the group rebalances — revoking (and, with auto commit, committing) first.
-/// `onAssigned` / `onRevoked` are called around each change. Thread-safe.
+/// (range, round-robin or cooperative-sticky, computed here when this member leads),
+/// starts each new one from the group's committed offset (or `autoOffsetReset`),
+/// heartbeats in the background, and rejoins when the group rebalances — eager assignors
+/// revoke everything first, cooperative-sticky only what moves (with auto commit,
+/// committing before revoking). `onPartitionsAssigned` / `onPartitionsRevoked` are called
+/// around each change. Thread-safe.
 public final class GroupConsumer: Sendable {
     public let group: GroupConfig
     let consumer: KafkaConsumer

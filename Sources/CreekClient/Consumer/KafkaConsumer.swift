@@ -6,10 +6,11 @@ import NIOCore
 
 /// A consumer of assigned partitions: `assign`, `seek`, then iterate `batches()` — each
 /// element is every record one round of Fetch requests returned (one request per leader,
-/// in parallel), not one await per record. Records are pulled: nothing is fetched until the
-/// loop asks for the next batch beyond two rounds fetched ahead, so a slow loop pauses
-/// fetching (back-pressure) and memory stays bounded by three rounds. Compressed batches, batches thinned by compaction and
-/// read_committed (aborted transactions dropped) are handled. Thread-safe.
+/// in parallel), not one await per record. At most two rounds are fetched ahead of the
+/// loop, so a slow loop pauses fetching (back-pressure) and memory stays bounded by three
+/// rounds; positions (and commits) count only records the loop received. Compressed
+/// batches, batches thinned by compaction and read_committed (aborted transactions
+/// dropped) are handled. Thread-safe.
 public final class KafkaConsumer: Sendable {
     public let config: ConsumerConfig
     let cluster: KafkaCluster
