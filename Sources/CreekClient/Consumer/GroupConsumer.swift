@@ -76,7 +76,7 @@ public final class GroupConsumer: Sendable {
     public func pause(_ partitions: [TopicPartition]) { consumer.pause(partitions) }
     public func resume(_ partitions: [TopicPartition]) { consumer.resume(partitions) }
 
-    public func batches() -> GroupBatches { GroupBatches(consumer: self) }
+    public func batches() -> RecordBatches { RecordBatches(poll: poll) }
 
     /// Commits the positions of every record returned so far.
     public func commit() async throws {
@@ -149,26 +149,6 @@ public final class GroupConsumer: Sendable {
         }
         return try await consumer.fetchRound()
     }
-}
-
-/// The records of a group member as an `AsyncSequence` of batches.
-public struct GroupBatches: AsyncSequence, Sendable {
-    public typealias Element = [ConsumerRecord]
-    let consumer: GroupConsumer
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        let consumer: GroupConsumer
-
-        public mutating func next() async throws -> [ConsumerRecord]? {
-            while !Task.isCancelled {
-                let records = try await consumer.poll()
-                if !records.isEmpty { return records }
-            }
-            return nil
-        }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(consumer: consumer) }
 }
 
 extension GroupConsumer {

@@ -70,7 +70,7 @@ public final class KafkaConsumer: Sendable {
 
     /// Batches of records as they are fetched. Ends when the task is cancelled; throws on
     /// an error that retries cannot fix (e.g. an offset out of range with reset `none`).
-    public func batches() -> ConsumerBatches { ConsumerBatches(consumer: self) }
+    public func batches() -> RecordBatches { RecordBatches(poll: poll) }
 
     /// One fetch round: the records it returned, possibly none (after `fetchMaxWait`).
     public func poll() async throws -> [ConsumerRecord] {
@@ -136,24 +136,25 @@ public final class KafkaConsumer: Sendable {
     }
 }
 
-/// The records of a consumer as an `AsyncSequence` of batches (see `KafkaConsumer`).
-public struct ConsumerBatches: AsyncSequence, Sendable {
+/// The records of a consumer or group member as an `AsyncSequence` of batches: each
+/// element is one non-empty round of `poll`; the sequence ends when the task is cancelled.
+public struct RecordBatches: AsyncSequence, Sendable {
     public typealias Element = [ConsumerRecord]
-    let consumer: KafkaConsumer
+    let poll: @Sendable () async throws -> [ConsumerRecord]
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        let consumer: KafkaConsumer
+        let poll: @Sendable () async throws -> [ConsumerRecord]
 
         public mutating func next() async throws -> [ConsumerRecord]? {
             while !Task.isCancelled {
-                let records = try await consumer.fetchRound()
+                let records = try await poll()
                 if !records.isEmpty { return records }
             }
             return nil
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(consumer: consumer) }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(poll: poll) }
 }
 
 extension KafkaConsumer {
