@@ -49,16 +49,8 @@ extension ByteBuffer {
     /// only when a complete varint was read.
     private mutating func readVarUInt(maxBytes: Int) -> UInt64? {
         let parsed: (value: UInt64, length: Int)? = withUnsafeReadableBytes { bytes in
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            for index in 0..<min(maxBytes, bytes.count) {
-                let byte = bytes[index]
-                if index == 9 && byte > 1 { return nil }
-                result |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return (result, index + 1) }
-                shift += 7
-            }
-            return nil
+            var cursor = VarintCursor(bytes: bytes, position: 0)
+            return cursor.unsigned(maxBytes: maxBytes).map { ($0, cursor.position) }
         }
         guard let parsed else { return nil }
         moveReaderIndex(forwardBy: parsed.length)
@@ -104,77 +96,30 @@ extension RecordBatch {
     }
 
     /// The same walk and checks as `records(inBody:contiguous:)`, handing each record to
-    /// `visit` as it is read (no array of them).
+    /// `visit` as it is read (no array of them); key, value and header values are slices
+    /// of `body`.
     public func forEachRecord(inBody body: ByteBuffer, contiguous: Bool, _ visit: (Record) -> Void) throws(RecordBatchError) {
-        let count = Int(recordsCount)
-        guard count >= 0 else { throw .invalidRecordCount(recordsCount: recordsCount, lastOffsetDelta: lastOffsetDelta) }
-        var body = body
-        var previous: Int32 = -1
-        for index in 0..<count {
-            let record = try Self.readRecord(from: &body, index: index, base: self, after: contiguous ? nil : previous)
-            previous = Int32(truncatingIfNeeded: record.offset &- baseOffset)
-            visit(record)
+        let base = body.readerIndex
+        let (baseOffset, baseTimestamp) = (self.baseOffset, self.baseTimestamp)
+        func slice(_ range: Range<Int>?) -> ByteBuffer? {
+            range.flatMap { body.getSlice(at: base + $0.lowerBound, length: $0.count) }
         }
-        guard body.readableBytes == 0 else {
-            throw .malformedRecord(index: count, reason: "\(body.readableBytes) bytes after the last record")
-        }
-    }
-
-    static func readRecord(
-        from body: inout ByteBuffer, index: Int, base: RecordBatch, after previous: Int32?
-    ) throws(RecordBatchError) -> Record {
-        func fail(_ reason: String) -> RecordBatchError { .malformedRecord(index: index, reason: reason) }
-        guard let length = body.readVarint() else { throw fail("bad length varint") }
-        guard length >= 0, Int(length) <= body.readableBytes, var record = body.readSlice(length: Int(length)) else {
-            throw fail("length \(length) exceeds the batch")
-        }
-        guard let attributes = record.readInteger(as: Int8.self),
-              let timestampDelta = record.readVarlong(),
-              let offsetDelta = record.readVarint()
-        else { throw fail("truncated record header") }
-        if let previous {
-            guard offsetDelta > previous, offsetDelta <= base.lastOffsetDelta else {
-                throw fail("offset delta \(offsetDelta) after \(previous), last \(base.lastOffsetDelta)")
+        let failure: RecordBatchError? = body.withUnsafeReadableBytes { bytes in
+            Self.walk(body: bytes, count: Int(recordsCount), lastOffsetDelta: lastOffsetDelta, contiguous: contiguous) { span in
+                var headers: [RecordHeader] = []
+                if span.headerCount > 0 {
+                    headers = Self.headerRanges(of: span, in: bytes).map { key, value in
+                        // Like Kafka, a header key that is not valid UTF-8 is not an error;
+                        // invalid sequences become U+FFFD here.
+                        RecordHeader(key: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[key]), as: UTF8.self), value: slice(value))
+                    }
+                }
+                visit(Record(
+                    offset: baseOffset &+ Int64(span.offsetDelta), timestamp: baseTimestamp &+ span.timestampDelta,
+                    attributes: span.attributes, key: slice(span.key), value: slice(span.value), headers: headers
+                ))
             }
-        } else if offsetDelta != Int32(truncatingIfNeeded: index) {
-            throw fail("offset delta \(offsetDelta), expected \(index)")
         }
-        let key = try readNullableBytes(from: &record, what: "key", fail: fail)
-        let value = try readNullableBytes(from: &record, what: "value", fail: fail)
-        guard let headerCount = record.readVarint(), headerCount >= 0, Int(headerCount) <= record.readableBytes else {
-            throw fail("bad header count")
-        }
-        var headers: [RecordHeader] = []
-        headers.reserveCapacity(Int(headerCount))
-        for _ in 0..<Int(headerCount) {
-            // Like Kafka, a header key that is not valid UTF-8 is not an error; invalid
-            // sequences become U+FFFD here.
-            guard let keyLength = record.readVarint(), keyLength >= 0, Int(keyLength) <= record.readableBytes,
-                  let keyBytes = record.readSlice(length: Int(keyLength))
-            else { throw fail("bad header key") }
-            let headerKey = String(decoding: keyBytes.readableBytesView, as: UTF8.self)
-            let headerValue = try readNullableBytes(from: &record, what: "header value", fail: fail)
-            headers.append(RecordHeader(key: headerKey, value: headerValue))
-        }
-        guard record.readableBytes == 0 else { throw fail("\(record.readableBytes) bytes left inside the record") }
-        return Record(
-            offset: base.baseOffset &+ Int64(offsetDelta),
-            timestamp: base.baseTimestamp &+ timestampDelta,
-            attributes: attributes,
-            key: key,
-            value: value,
-            headers: headers
-        )
-    }
-
-    private static func readNullableBytes(
-        from record: inout ByteBuffer, what: String, fail: (String) -> RecordBatchError
-    ) throws(RecordBatchError) -> ByteBuffer? {
-        guard let length = record.readVarint() else { throw fail("bad \(what) length") }
-        if length == -1 { return nil }
-        guard length >= 0, Int(length) <= record.readableBytes, let bytes = record.readSlice(length: Int(length)) else {
-            throw fail("\(what) length \(length) is invalid")
-        }
-        return bytes
+        if let failure { throw failure }
     }
 }

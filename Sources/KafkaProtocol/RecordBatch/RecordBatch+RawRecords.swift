@@ -16,21 +16,21 @@ extension RecordBatch {
     /// The records of `body` (this batch's record bytes, decompressed when needed), each
     /// with its stored bytes. Offsets must rise (a thinned batch has gaps).
     public func rawRecords(inBody body: ByteBuffer) throws(RecordBatchError) -> [RawRecord] {
-        var body = body
         var result: [RawRecord] = []
         result.reserveCapacity(Int(max(0, min(recordsCount, Int32(body.readableBytes)))))
-        var previous: Int32 = -1
-        for index in 0..<Int(max(0, recordsCount)) {
-            let before = body
-            let record = try Self.readRecord(from: &body, index: index, base: self, after: previous)
-            previous = Int32(truncatingIfNeeded: record.offset &- baseOffset)
-            // (get* answers nil before the reader index, so slice the copy taken before.)
-            let bytes = before.getSlice(at: before.readerIndex, length: body.readerIndex - before.readerIndex) ?? ByteBuffer()
-            result.append(RawRecord(offset: record.offset, timestamp: record.timestamp, key: record.key, isTombstone: record.value == nil, bytes: bytes))
+        let base = body.readerIndex
+        let (baseOffset, baseTimestamp) = (self.baseOffset, self.baseTimestamp)
+        let failure: RecordBatchError? = body.withUnsafeReadableBytes { bytes in
+            Self.walk(body: bytes, count: Int(max(0, recordsCount)), lastOffsetDelta: lastOffsetDelta, contiguous: false) { span in
+                result.append(RawRecord(
+                    offset: baseOffset &+ Int64(span.offsetDelta), timestamp: baseTimestamp &+ span.timestampDelta,
+                    key: span.key.flatMap { body.getSlice(at: base + $0.lowerBound, length: $0.count) },
+                    isTombstone: span.value == nil,
+                    bytes: body.getSlice(at: base + span.bytes.lowerBound, length: span.bytes.count) ?? ByteBuffer()
+                ))
+            }
         }
-        guard body.readableBytes == 0 else {
-            throw .malformedRecord(index: Int(recordsCount), reason: "\(body.readableBytes) bytes after the last record")
-        }
+        if let failure { throw failure }
         return result
     }
 

@@ -1,53 +1,112 @@
+/// Where one record lies in a batch body, and its fixed fields: byte ranges relative to the
+/// start of the body (its length prefix included in `bytes`). A span exists only for a
+/// record the walk checked completely, header section included.
+struct RecordSpan {
+    var bytes: Range<Int>
+    var attributes: Int8
+    var timestampDelta: Int64
+    var offsetDelta: Int32
+    /// nil for a null key or value.
+    var key: Range<Int>?
+    var value: Range<Int>?
+    var headerCount: Int
+    /// The header section: `headerCount` (key, nullable value) pairs.
+    var headers: Range<Int>
+}
+
 extension RecordBatch {
-    /// Checks the structure of an uncompressed batch's records without materialising them:
-    /// every record's length covers exactly its fields, lengths are -1 or non-negative and
-    /// inside the batch, offset deltas run 0, 1, 2…, and the count matches recordsCount.
-    /// Equivalent to `records()` succeeding, but allocation-free (the produce hot path).
-    /// Returns the largest timestamp delta of the records.
+    /// The one record parser: walks `count` records in raw body bytes in a single pass,
+    /// checking that every record's length covers exactly its fields, lengths are -1 or
+    /// non-negative and inside the record, and that the body holds nothing after the last
+    /// record. With `contiguous`, offset deltas must run 0, 1, 2… (as a producer writes
+    /// them); without, they need only rise within `lastOffsetDelta` (a batch the log cleaner
+    /// thinned keeps its records' original offsets). `visit` sees each record as it is
+    /// checked; the answer is the first problem, or nil.
+    static func walk(
+        body bytes: UnsafeRawBufferPointer, count: Int, lastOffsetDelta: Int32, contiguous: Bool,
+        _ visit: (RecordSpan) -> Void
+    ) -> RecordBatchError? {
+        guard count >= 0 else { return .invalidRecordCount(recordsCount: Int32(clamping: count), lastOffsetDelta: lastOffsetDelta) }
+        var cursor = VarintCursor(bytes: bytes, position: 0)
+        var previous: Int32 = -1
+        for index in 0..<count {
+            func fail(_ reason: String) -> RecordBatchError { .malformedRecord(index: index, reason: reason) }
+            let start = cursor.position
+            guard let length = cursor.varint() else { return fail("bad length varint") }
+            guard length >= 0, cursor.position + Int(length) <= bytes.count else { return fail("length \(length) exceeds the batch") }
+            let end = cursor.position + Int(length)
+            var record = VarintCursor(bytes: bytes, position: cursor.position, end: end)
+            guard let attributes = record.int8(), let timestampDelta = record.varlong(), let offsetDelta = record.varint() else {
+                return fail("truncated record header")
+            }
+            if contiguous {
+                guard offsetDelta == Int32(truncatingIfNeeded: index) else { return fail("offset delta \(offsetDelta), expected \(index)") }
+            } else {
+                guard offsetDelta > previous, offsetDelta <= lastOffsetDelta else {
+                    return fail("offset delta \(offsetDelta) after \(previous), last \(lastOffsetDelta)")
+                }
+            }
+            previous = offsetDelta
+            guard let key = record.nullableBytes() else { return fail("bad key length") }
+            guard let value = record.nullableBytes() else { return fail("bad value length") }
+            guard let headerCount = record.varint(), headerCount >= 0, Int(headerCount) <= end - record.position else {
+                return fail("bad header count")
+            }
+            let headersStart = record.position
+            for _ in 0..<Int(headerCount) {
+                guard let keyLength = record.varint(), keyLength >= 0, record.skip(Int(keyLength)) else { return fail("bad header key") }
+                guard record.nullableBytes() != nil else { return fail("bad header value") }
+            }
+            guard record.position == end else { return fail("\(end - record.position) bytes left inside the record") }
+            visit(RecordSpan(
+                bytes: start..<end, attributes: attributes, timestampDelta: timestampDelta, offsetDelta: offsetDelta,
+                key: key.range, value: value.range, headerCount: Int(headerCount), headers: headersStart..<end
+            ))
+            cursor.position = end
+        }
+        guard cursor.position == bytes.count else {
+            return .malformedRecord(index: count, reason: "\(bytes.count - cursor.position) bytes after the last record")
+        }
+        return nil
+    }
+
+    /// The (key, value) ranges of a span's headers, as `walk` checked them.
+    static func headerRanges(of span: RecordSpan, in bytes: UnsafeRawBufferPointer) -> [(key: Range<Int>, value: Range<Int>?)] {
+        var cursor = VarintCursor(bytes: bytes, position: span.headers.lowerBound, end: span.headers.upperBound)
+        var headers: [(key: Range<Int>, value: Range<Int>?)] = []
+        headers.reserveCapacity(span.headerCount)
+        for _ in 0..<span.headerCount {
+            guard let keyLength = cursor.varint(), keyLength >= 0 else { break }
+            let key = cursor.position..<cursor.position + Int(keyLength)
+            guard cursor.skip(Int(keyLength)), let value = cursor.nullableBytes() else { break }
+            headers.append((key, value.range))
+        }
+        return headers
+    }
+
+    /// Checks the structure of an uncompressed batch's records without materialising them
+    /// (the produce hot path): `walk` over the body, offset deltas 0, 1, 2… Returns the
+    /// largest timestamp delta of the records.
     @discardableResult
     func walkRecords() throws(RecordBatchError) -> Int64 {
-        let count = Int(recordsCount)
         var maxDelta = Int64.min
-        let failure: RecordBatchError? = buffer.withUnsafeReadableBytes { bytes -> RecordBatchError? in
-            var cursor = VarintCursor(bytes: bytes, position: RecordBatch.headerSize)
-            for index in 0..<count {
-                guard let length = cursor.varint(), length >= 0, cursor.position + Int(length) <= bytes.count else {
-                    return .malformedRecord(index: index, reason: "bad record length")
-                }
-                let end = cursor.position + Int(length)
-                var record = VarintCursor(bytes: bytes, position: cursor.position, end: end)
-                guard record.skip(1), let timestampDelta = record.varlong(), let delta = record.varint() else {
-                    return .malformedRecord(index: index, reason: "truncated record header")
-                }
-                maxDelta = max(maxDelta, timestampDelta)
-                guard delta == Int32(truncatingIfNeeded: index) else {
-                    return .malformedRecord(index: index, reason: "offset delta \(delta), expected \(index)")
-                }
-                guard record.skipNullableBytes(), record.skipNullableBytes(), let headers = record.varint(), headers >= 0 else {
-                    return .malformedRecord(index: index, reason: "bad key, value or header count")
-                }
-                for _ in 0..<Int(headers) {
-                    guard let keyLength = record.varint(), keyLength >= 0, record.skip(Int(keyLength)), record.skipNullableBytes() else {
-                        return .malformedRecord(index: index, reason: "bad header")
-                    }
-                }
-                guard record.position == end else {
-                    return .malformedRecord(index: index, reason: "\(end - record.position) bytes left inside the record")
-                }
-                cursor.position = end
+        let failure: RecordBatchError? = buffer.withUnsafeReadableBytes { bytes in
+            guard bytes.count >= RecordBatch.headerSize else {
+                return .malformedRecord(index: 0, reason: "batch shorter than its header")
             }
-            guard cursor.position == bytes.count else {
-                return .malformedRecord(index: count, reason: "\(bytes.count - cursor.position) bytes after the last record")
-            }
-            return nil
+            return Self.walk(
+                body: UnsafeRawBufferPointer(rebasing: bytes[RecordBatch.headerSize...]), count: Int(recordsCount),
+                lastOffsetDelta: lastOffsetDelta, contiguous: true
+            ) { span in maxDelta = max(maxDelta, span.timestampDelta) }
         }
         if let failure { throw failure }
         return maxDelta
     }
 }
 
-/// Reads zig-zag varints from raw bytes within `[position, end)`; nil on overrun.
-private struct VarintCursor {
+/// Reads zig-zag varints from raw bytes within `[position, end)`; nil on overrun, and the
+/// position then says nothing useful.
+struct VarintCursor {
     let bytes: UnsafeRawBufferPointer
     var position: Int
     let end: Int
@@ -106,16 +165,32 @@ private struct VarintCursor {
     }
 
     @inline(__always)
+    mutating func int8() -> Int8? {
+        guard position < end else { return nil }
+        defer { position += 1 }
+        return Int8(bitPattern: bytes[position])
+    }
+
+    @inline(__always)
     mutating func skip(_ count: Int) -> Bool {
         guard count >= 0, position + count <= end else { return false }
         position += count
         return true
     }
 
+    /// A length-prefixed byte string that may be null (-1): its range (nil when null), or
+    /// nil itself when the length is invalid or overruns.
     @inline(__always)
-    mutating func skipNullableBytes() -> Bool {
-        guard let length = varint() else { return false }
-        if length == -1 { return true }
-        return length >= 0 && skip(Int(length))
+    mutating func nullableBytes() -> NullableRange? {
+        guard let length = varint() else { return nil }
+        if length == -1 { return NullableRange(range: nil) }
+        let start = position
+        guard length >= 0, skip(Int(length)) else { return nil }
+        return NullableRange(range: start..<position)
     }
+}
+
+/// A byte range that may stand for null.
+struct NullableRange {
+    var range: Range<Int>?
 }
