@@ -103,7 +103,7 @@ extension KafkaConsumer {
                     stale = true
                     continue
                 }
-                records += part.records
+                if records.isEmpty { records = part.records } else { records += part.records }
                 positions[part.partition] = part.next
             }
             return (records, stale)

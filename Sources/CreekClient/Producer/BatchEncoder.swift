@@ -94,8 +94,8 @@ struct BatchEncoder {
         batch.setInteger(epoch, at: start + 51, endianness: .big)
         batch.setInteger(baseSequence, at: start + 53, endianness: .big)
         batch.setInteger(count, at: start + 57, endianness: .big)
-        let covered = batch.getSlice(at: start + 21, length: batch.readableBytes - 21) ?? ByteBuffer()
-        batch.setInteger(CRC32C.checksum(covered), at: start + 17, endianness: .big)
+        let crc = CRC32C.checksum(batch, skipping: 21)
+        batch.setInteger(crc, at: start + 17, endianness: .big)
         return batch
     }
 
@@ -106,8 +106,8 @@ struct BatchEncoder {
         batch.setInteger(producerId, at: start + 43, endianness: .big)
         batch.setInteger(epoch, at: start + 51, endianness: .big)
         batch.setInteger(baseSequence, at: start + 53, endianness: .big)
-        let covered = batch.getSlice(at: start + 21, length: batch.readableBytes - 21) ?? ByteBuffer()
-        batch.setInteger(CRC32C.checksum(covered), at: start + 17, endianness: .big)
+        let crc = CRC32C.checksum(batch, skipping: 21)
+        batch.setInteger(crc, at: start + 17, endianness: .big)
         return batch.getInteger(at: start + 57, endianness: .big, as: Int32.self) ?? 0
     }
 

@@ -73,7 +73,7 @@ public final class KafkaProducer: Sendable {
     public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
         let (partition, timestamp) = try await prepare(record)
         return try await withCheckedThrowingContinuation { continuation in
-            append(record, to: partition, timestamp: timestamp, waiter: continuation)
+            append(record, to: partition, timestamp: timestamp, waiter: Waiter(continuation))
         }
     }
 
@@ -244,7 +244,7 @@ public final class KafkaProducer: Sendable {
     }
 
     func fail(_ completions: BatchCompletions, _ error: KafkaClientError) {
-        for (_, continuation) in completions.waiting { continuation.resume(throwing: error) }
+        for (_, waiter) in completions.waiting { waiter.continuation.resume(throwing: error) }
         let reported = completions.count - completions.waiting.count
         if reported > 0 { reports.yield(Array(repeating: .failure(error), count: reported)) }
     }
@@ -259,12 +259,12 @@ public final class KafkaProducer: Sendable {
         var reported: [Result<RecordMetadata, KafkaClientError>] = []
         reported.reserveCapacity(completions.count - completions.waiting.count)
         var next = 0
-        for (index, continuation) in completions.waiting {
+        for (index, waiter) in completions.waiting {
             while next < index {
                 reported.append(.success(metadata(next)))
                 next += 1
             }
-            continuation.resume(returning: metadata(index))
+            waiter.continuation.resume(returning: metadata(index))
             next = index + 1
         }
         while next < completions.count {

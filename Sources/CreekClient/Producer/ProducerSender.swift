@@ -30,7 +30,7 @@ extension KafkaProducer {
                 }
                 if !ready.isEmpty { continue }
                 // Nothing to send: wait for a wake-up or the next linger deadline.
-                let wait = nextDeadline.map { max(.zero, $0 - .now) } ?? .seconds(1)
+                let wait = nextDeadline.map { $0 - MonotonicInstant.now } ?? .seconds(1)
                 await wake.wait(timeout: wait)
             }
         }
@@ -38,12 +38,12 @@ extension KafkaProducer {
 
     /// Sealed batches ready to go (one round), the next linger deadline, whether the
     /// producer is closed.
-    private func collect() -> ([SealedBatch], ContinuousClock.Instant?, Bool, bump: Bool) {
-        let now = ContinuousClock.now
+    private func collect() -> ([SealedBatch], MonotonicInstant?, Bool, bump: Bool) {
+        let now = MonotonicInstant.now
         let linger = config.linger
         let idempotent = config.enableIdempotence || config.transactionalId != nil
-        let (candidates, deadline, closed, bump) = state.withLockedValue { state -> ([SealedBatch], ContinuousClock.Instant?, Bool, Bool) in
-            var deadline: ContinuousClock.Instant?
+        let (candidates, deadline, closed, bump) = state.withLockedValue { state -> ([SealedBatch], MonotonicInstant?, Bool, Bool) in
+            var deadline: MonotonicInstant?
             var lingered: [TopicPartition] = []
             for (partition, batch) in state.open {
                 if state.flushing || state.closed || now - batch.createdAt >= linger {
@@ -160,7 +160,7 @@ extension KafkaProducer {
     private func retryOrFail(_ batch: SealedBatch, _ error: KafkaClientError) async {
         var batch = batch
         batch.attempts += 1
-        let retriable = error.isRetriable && ContinuousClock.now - batch.firstAttempt < config.client.deliveryTimeout
+        let retriable = error.isRetriable && MonotonicInstant.now - batch.firstAttempt < config.client.deliveryTimeout
         guard retriable else {
             logger.warning("records failed", metadata: ["partition": "\(batch.partition)", "error": "\(error)"])
             let transactional = config.transactionalId != nil

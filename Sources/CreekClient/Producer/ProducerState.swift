@@ -2,14 +2,22 @@ import KafkaProtocol
 import NIOCore
 
 /// A `send` waiting for its record's outcome (records sent with `sendAsync` have none:
-/// theirs goes to the delivery reports).
-typealias Waiter = CheckedContinuation<RecordMetadata, any Error>
+/// theirs goes to the delivery reports). A class, so that `Waiter?` on the per-record path
+/// is one pointer, not an optional of `CheckedContinuation` (whose layout is resilient, so
+/// every copy or test of it goes through generic value witnesses).
+final class Waiter: Sendable {
+    let continuation: CheckedContinuation<RecordMetadata, any Error>
+
+    init(_ continuation: CheckedContinuation<RecordMetadata, any Error>) {
+        self.continuation = continuation
+    }
+}
 
 /// Who learns the outcome of a batch's records: each record's timestamp, in order, and the
 /// continuations of those sent with `send` (by index); the rest go to delivery reports.
 struct BatchCompletions: Sendable {
     var timestamps: [Int64] = []
-    var waiting: [(index: Int, continuation: CheckedContinuation<RecordMetadata, any Error>)] = []
+    var waiting: [(index: Int, waiter: Waiter)] = []
 
     var count: Int { timestamps.count }
 
@@ -23,7 +31,7 @@ struct BatchCompletions: Sendable {
 struct OpenBatch {
     var encoder: BatchEncoder
     var completions = BatchCompletions()
-    var createdAt: ContinuousClock.Instant
+    var createdAt: MonotonicInstant
     var reserved = 0
 
     /// What `add` did besides appending.
@@ -59,7 +67,7 @@ struct SealedBatch: Sendable {
     var bytes: ByteBuffer
     var completions: BatchCompletions
     var reserved: Int
-    var firstAttempt: ContinuousClock.Instant
+    var firstAttempt: MonotonicInstant
     var attempts = 0
 }
 

@@ -20,6 +20,14 @@ public enum CRC32C {
         buffer.withUnsafeReadableBytes { update(bytes: $0) }
     }
 
+    /// CRC-32C of the readable bytes of `buffer` after its first `skipped` (no slice taken,
+    /// so a caller that then writes the CRC into `buffer` does not copy it).
+    public static func checksum(_ buffer: ByteBuffer, skipping skipped: Int) -> UInt32 {
+        buffer.withUnsafeReadableBytes { bytes in
+            skipped < bytes.count ? update(bytes: UnsafeRawBufferPointer(rebasing: bytes[max(0, skipped)...])) : 0
+        }
+    }
+
     /// CRC-32C of `bytes`.
     public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
         let array = Array(bytes)

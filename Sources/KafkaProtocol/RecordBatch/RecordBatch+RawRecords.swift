@@ -50,8 +50,8 @@ extension RecordBatch {
         bytes.writeImmutableBuffer(body)
         bytes.setInteger(Int32(Self.headerSize - Self.logOverhead + body.readableBytes), at: 8, endianness: .big)
         bytes.setInteger(count, at: 57, endianness: .big)
-        let covered = bytes.getSlice(at: Self.crcStart, length: bytes.readableBytes - Self.crcStart) ?? ByteBuffer()
-        bytes.setInteger(CRC32C.checksum(covered), at: 17, endianness: .big)
+        let crc = CRC32C.checksum(bytes, skipping: Self.crcStart)
+        bytes.setInteger(crc, at: 17, endianness: .big)
         return (try? RecordBatch(bytes: bytes)) ?? RecordBatch(unchecked: bytes)
     }
 }

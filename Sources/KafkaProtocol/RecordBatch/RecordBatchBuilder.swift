@@ -80,8 +80,8 @@ public struct RecordBatchBuilder: Sendable {
         batch.writeInteger(baseSequence, endianness: .big)
         batch.writeInteger(Int32(entries.count), endianness: .big)
         batch.writeImmutableBuffer(body)
-        let covered = batch.getSlice(at: RecordBatch.crcStart, length: batch.readableBytes - RecordBatch.crcStart) ?? ByteBuffer()
-        batch.setInteger(CRC32C.checksum(covered), at: 17, endianness: .big)
+        let crc = CRC32C.checksum(batch, skipping: RecordBatch.crcStart)
+        batch.setInteger(crc, at: 17, endianness: .big)
         // The layout above always satisfies RecordBatch's size invariant.
         return (try? RecordBatch(bytes: batch)) ?? RecordBatch(unchecked: batch)
     }
