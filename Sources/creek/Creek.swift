@@ -1,12 +1,35 @@
 import ArgumentParser
+import CreekClient
 
-/// The `creek` command line: `serve` runs the broker; `produce` and `consume` are clients
-/// (the Swift client, against any Kafka-compatible broker); `bench` prints benchmark figures.
+/// The `creek` command line: `serve` runs the broker; `topic`, `cluster`, `produce` and
+/// `consume` are clients (the Swift client, against any Kafka-compatible broker); `bench`
+/// prints benchmark figures. Exit codes scripts can rely on: 0 ok, 1 an error from the
+/// broker or the connection, 2 a usage error.
 @main
 struct Creek: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "creek",
         abstract: "An event-streaming broker that speaks the Kafka protocol.",
-        subcommands: [ServeCommand.self, ProduceCommand.self, ConsumeCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, TopicCommand.self, ClusterCommand.self, ProduceCommand.self, ConsumeCommand.self, BenchCommand.self]
     )
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as KafkaClientError {
+            StandardError.emit("creek: error: \(error)\n" + (ErrorAdvice.advice(for: error).map { "creek: \($0)\n" } ?? ""))
+            Self.exit(withError: ExitCode(1))
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                StandardError.emit("creek: error: \(message(for: error))\n")
+                Self.exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
 }

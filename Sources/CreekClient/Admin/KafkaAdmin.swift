@@ -1,4 +1,4 @@
-import KafkaProtocol
+public import KafkaProtocol
 public import Logging
 
 /// Administers any Kafka-compatible cluster: topics, configs, records, groups and the
@@ -93,6 +93,12 @@ public final class KafkaAdmin: Sendable {
     }
 
     // MARK: - Cluster
+
+    /// The API versions a broker (any, when nil) serves, from its ApiVersions answer.
+    public func apiVersions(of nodeId: Int32? = nil) async throws -> [ApiKey: ClosedRange<Int16>] {
+        let connection = if let nodeId { try await cluster.connection(to: nodeId) } else { try await cluster.anyConnection() }
+        return connection.brokerVersions
+    }
 
     /// The cluster id, controller and brokers (DescribeCluster, or Metadata on brokers
     /// without it).
