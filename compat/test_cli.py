@@ -2,6 +2,7 @@
 exit codes checked (0 ok, 1 broker or connection error, 2 usage), and what they did
 confirmed with another client (confluent-kafka's AdminClient)."""
 import json
+import time
 import subprocess
 
 from confluent_kafka.admin import AdminClient, ConfigResource
@@ -72,3 +73,80 @@ def test_cluster_info(creek):
     assert apis["produce"]["key"] == 0 and apis["produce"]["max"] >= 9
     assert apis["fetch"]["max"] >= 12
     assert info["clusterId"]
+
+
+def group_member_reads(bootstrap, topic, group, expected, timeout=30):
+    """A confluent-kafka group member: the (partition, offset) of the first `expected`
+    records it receives, committing synchronously, then it leaves."""
+    from confluent_kafka import Consumer
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
+                         "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    seen = []
+    deadline = time.monotonic() + timeout
+    while len(seen) < expected and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is None or message.error():
+            continue
+        seen.append((message.partition(), message.offset()))
+        consumer.commit(message=message, asynchronous=False)
+    consumer.close()
+    return seen
+
+
+def test_group_describe_and_reset_offsets(creek):
+    b = creek.bootstrap
+    run_creek(b, "topic", "create", "jobs", "--partitions", "2")
+    for partition in (0, 1):
+        produced = subprocess.run([creek_binary(), "produce", "jobs", "--brokers", b, "--partition", str(partition)],
+                                  input="".join(f"job{i}\n" for i in range(5)), capture_output=True, text=True, timeout=60)
+        assert produced.returncode == 0, produced.stderr
+    assert len(group_member_reads(b, "jobs", "workers", 10)) == 10
+
+    listed = json.loads(run_creek(b, "group", "list", "--output", "json").stdout)
+    assert [g["group"] for g in listed] == ["workers"]
+    described = json.loads(run_creek(b, "group", "describe", "workers", "--output", "json").stdout)
+    assert [(o["partition"], o["committed"], o["end"], o["lag"]) for o in described["offsets"]] == [(0, 5, 5, 0), (1, 5, 5, 0)]
+    assert described["totalLag"] == 0 and described["members"] == []
+
+    dry = json.loads(run_creek(b, "group", "reset-offsets", "workers", "--topic", "jobs", "--shift-by", "-2", "--output", "json").stdout)
+    assert [(p["partition"], p["current"], p["new"]) for p in dry["partitions"]] == [(0, 5, 3), (1, 5, 3)]
+    assert not dry["executed"]
+    unchanged = json.loads(run_creek(b, "group", "describe", "workers", "--output", "json").stdout)
+    assert [o["committed"] for o in unchanged["offsets"]] == [5, 5]
+
+    run_creek(b, "group", "reset-offsets", "workers", "--topic", "jobs:1", "--to-offset", "99", "--output", "json")  # clamped, dry
+    run_creek(b, "group", "reset-offsets", "workers", "--topic", "jobs", "--to-earliest", "--to-latest", check_code=2)
+
+    done = json.loads(run_creek(b, "group", "reset-offsets", "workers", "--topic", "jobs:1", "--to-offset", "2", "--execute",
+                                "--output", "json").stdout)
+    assert done["executed"] and [(p["partition"], p["new"]) for p in done["partitions"]] == [(1, 2)]
+    # The confluent-kafka member of the group resumes where the reset put it.
+    resumed = group_member_reads(b, "jobs", "workers", 3)
+    assert sorted(resumed) == [(1, 2), (1, 3), (1, 4)]
+
+
+def test_reset_offsets_refused_while_the_group_has_members(creek):
+    from confluent_kafka import Consumer
+    b = creek.bootstrap
+    run_creek(b, "topic", "create", "busy", "--partitions", "1")
+    subprocess.run([creek_binary(), "produce", "busy", "--brokers", b], input="one\n", text=True, check=True, capture_output=True, timeout=60)
+    consumer = Consumer({"bootstrap.servers": b, "group.id": "busy-group", "auto.offset.reset": "earliest",
+                         "enable.auto.commit": False})
+    try:
+        consumer.subscribe(["busy"])
+        deadline = time.monotonic() + 30
+        message = None
+        while message is None and time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+        assert message is not None and not message.error()
+        consumer.commit(message=message, asynchronous=False)
+        members = json.loads(run_creek(b, "group", "describe", "busy-group", "--output", "json").stdout)["members"]
+        assert len(members) == 1 and members[0]["assignment"] == ["busy-0"]
+        refused = run_creek(b, "group", "reset-offsets", "busy-group", "--topic", "busy", "--to-earliest", "--execute", check_code=1)
+        assert "active member" in refused.stderr
+        run_creek(b, "group", "delete", "busy-group", check_code=1)
+    finally:
+        consumer.close()
+    run_creek(b, "group", "delete", "busy-group")
+    assert json.loads(run_creek(b, "group", "list", "--output", "json").stdout) == []

@@ -10,7 +10,7 @@ struct Creek: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "creek",
         abstract: "An event-streaming broker that speaks the Kafka protocol.",
-        subcommands: [ServeCommand.self, TopicCommand.self, ClusterCommand.self, ProduceCommand.self, ConsumeCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, TopicCommand.self, GroupCommand.self, ClusterCommand.self, ProduceCommand.self, ConsumeCommand.self, BenchCommand.self]
     )
 
     static func main() async {
@@ -23,6 +23,9 @@ struct Creek: AsyncParsableCommand {
             }
         } catch let error as KafkaClientError {
             StandardError.emit("creek: error: \(error)\n" + (ErrorAdvice.advice(for: error).map { "creek: \($0)\n" } ?? ""))
+            Self.exit(withError: ExitCode(1))
+        } catch let failure as CommandFailure {
+            StandardError.emit("creek: error: \(failure)\n")
             Self.exit(withError: ExitCode(1))
         } catch {
             if exitCode(for: error) == .validationFailure {
