@@ -150,3 +150,37 @@ def test_reset_offsets_refused_while_the_group_has_members(creek):
         consumer.close()
     run_creek(b, "group", "delete", "busy-group")
     assert json.loads(run_creek(b, "group", "list", "--output", "json").stdout) == []
+
+
+def test_binary_round_trip_is_byte_exact(creek):
+    import base64
+    import random
+    b = creek.bootstrap
+    run_creek(b, "topic", "create", "blobs", "--partitions", "3")
+    rng = random.Random(7)
+    sent = [(bytes(rng.randrange(256) for _ in range(rng.randrange(0, 300))), bytes(rng.randrange(256) for _ in range(rng.randrange(1, 2000))))
+            for _ in range(200)]
+    lines = "".join(json.dumps({"key": base64.b64encode(k).decode(), "value": base64.b64encode(v).decode(),
+                                "headers": [["bin", base64.b64encode(v[:8]).decode()]]}) + "\n" for k, v in sent)
+    produced = subprocess.run([creek_binary(), "produce", "blobs", "--brokers", b, "--format", "json"], input=lines,
+                              capture_output=True, text=True, timeout=60)
+    assert produced.returncode == 0, produced.stderr
+    consumed = run_creek(b, "consume", "blobs", "--output", "json").stdout.splitlines()
+    received = [json.loads(line) for line in consumed]
+    assert sorted((base64.b64decode(r["key"]), base64.b64decode(r["value"])) for r in received) == sorted(sent)
+    assert all(base64.b64decode(r["headers"][0][1]) == base64.b64decode(r["value"])[:8] for r in received)
+
+
+def test_templates_in_and_out(creek, tmp_path):
+    b = creek.bootstrap
+    run_creek(b, "topic", "create", "lines", "--partitions", "2")
+    source = tmp_path / "in.tsv"
+    source.write_text("".join(f"k{i}\tv{i}\tn={i}\t{1_700_000_000_000 + i}\t{i % 2}\n" for i in range(6)))
+    run_creek(b, "produce", "lines", "--file", str(source), "--format", "%k\\t%v\\t%h\\t%T\\t%p")
+    out = run_creek(b, "consume", "lines", "--partition", "1", "--format", "%p:%o:%k=%v:%h:%T\\n").stdout
+    assert out.splitlines() == [f"1:{n}:k{i}=v{i}:n={i}:{1_700_000_000_000 + i}" for n, i in enumerate((1, 3, 5))]
+    last = run_creek(b, "consume", "lines", "--from", "-1", "--format", "%p %v\\n").stdout
+    assert sorted(last.splitlines()) == ["0 v4", "1 v5"]
+    bad = subprocess.run([creek_binary(), "produce", "lines", "--brokers", b, "--format", "%k\\t%v"], input="no tab here\n",
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "does not match" in bad.stderr

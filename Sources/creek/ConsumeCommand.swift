@@ -18,7 +18,7 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Argument(help: "The topic.")
     var topic: String
 
-    @Option(help: "Where to start: beginning, end, an offset, or @TIMESTAMP (ms).")
+    @Option(parsing: .unconditional, help: "Where to start: beginning, end, an offset, @TIMESTAMP (ms), or -N (the last N records of each partition).")
     var from = "beginning"
 
     @Option(help: "Only this partition.")
@@ -31,7 +31,10 @@ struct ConsumeCommand: AsyncParsableCommand {
     var follow = false
 
     @Option(help: "Output: text (values) or json (one JSON record per line, base64 fields).")
-    var output = "text"
+    var output: OutputFormat = .text
+
+    @Option(help: "Text output as a template: %t topic, %p partition, %o offset, %k key, %v value, %h headers, %T timestamp, %K/%S key/value size, \\n, \\t (default: %v\\n).")
+    var format: String?
 
     @Option(help: "Isolation: read_uncommitted or read_committed.")
     var isolation = "read_uncommitted"
@@ -50,8 +53,11 @@ struct ConsumeCommand: AsyncParsableCommand {
         config.isolationLevel = isolation == "read_committed" ? .readCommitted : .readUncommitted
         config.fetchMaxWait = .milliseconds(follow || group != nil ? 500 : 100)
         let target = try seekTarget()
+        let printer = RecordPrinter(
+            json: output == .json, template: try format.map(RecordTemplate.init) ?? RecordTemplate("%v\\n"), limit: count, idleTimeout: timeoutMs
+        )
         if let group {
-            try await consumeAsMember(of: group, config: config, target: target)
+            try await consumeAsMember(of: group, config: config, target: target, printer: printer)
             return
         }
         let consumer = KafkaConsumer(config: config)
@@ -63,10 +69,16 @@ struct ConsumeCommand: AsyncParsableCommand {
             partitions = (0..<count).map { TopicPartition(topic, Int32($0)) }
         }
         consumer.assign(partitions)
-        for partition in partitions { consumer.seek(partition, to: target) }
         // Without --follow, stop at the high watermarks as they are now.
-        let ends = follow ? [:] : try await consumer.offsets(partitions, at: -1)
-        let printer = RecordPrinter(json: output == "json", limit: count, idleTimeout: timeoutMs)
+        let ends = try await consumer.offsets(partitions, at: -1)
+        if case .lastRecords(let last) = target {
+            let starts = try await consumer.offsets(partitions, at: -2)
+            for partition in partitions {
+                consumer.seek(partition, to: .offset(max(starts[partition] ?? 0, (ends[partition] ?? 0) - last)))
+            }
+        } else if case .seek(let seek) = target {
+            for partition in partitions { consumer.seek(partition, to: seek) }
+        }
         func atEnd() -> Bool {
             guard !follow else { return false }
             // A position not resolved yet (a seek by time or to the end) is not done.
@@ -79,11 +91,11 @@ struct ConsumeCommand: AsyncParsableCommand {
     /// `--group`: subscribe and print until `--count` or `--timeout-ms`; commits and leaves
     /// the group on the way out. `--from` picks where a partition without a committed
     /// offset starts (beginning or end).
-    private func consumeAsMember(of groupId: String, config: ConsumerConfig, target: SeekTarget) async throws {
+    private func consumeAsMember(of groupId: String, config: ConsumerConfig, target: StartAt, printer: RecordPrinter) async throws {
         var config = config
         switch target {
-        case .beginning: config.autoOffsetReset = .earliest
-        case .end: config.autoOffsetReset = .latest
+        case .seek(.beginning): config.autoOffsetReset = .earliest
+        case .seek(.end): config.autoOffsetReset = .latest
         default: throw ValidationError("with --group, --from must be beginning or end (where partitions without a committed offset start)")
         }
         var groupConfig = GroupConfig(groupId: groupId)
@@ -97,21 +109,29 @@ struct ConsumeCommand: AsyncParsableCommand {
         }
         let member = GroupConsumer(consumer: config, group: groupConfig)
         member.subscribe([topic])
-        let printer = RecordPrinter(json: output == "json", limit: count, idleTimeout: timeoutMs)
         while try printer.print(try await member.poll()) {}
         await member.close()
     }
 
-    private func seekTarget() throws -> SeekTarget {
+    /// Where `--from` starts each partition.
+    enum StartAt {
+        case seek(SeekTarget)
+        case lastRecords(Int64)
+    }
+
+    private func seekTarget() throws -> StartAt {
         switch from {
-        case "beginning": return .beginning
-        case "end": return .end
+        case "beginning": return .seek(.beginning)
+        case "end": return .seek(.end)
         case _ where from.hasPrefix("@"):
             guard let time = Int64(from.dropFirst()) else { throw ValidationError("--from @TIMESTAMP needs milliseconds") }
-            return .timestamp(time)
+            return .seek(.timestamp(time))
+        case _ where from.hasPrefix("-"):
+            guard let last = Int64(from.dropFirst()), last >= 0 else { throw ValidationError("--from -N needs a count of records") }
+            return .lastRecords(last)
         default:
-            guard let offset = Int64(from) else { throw ValidationError("--from must be beginning, end, an offset or @TIMESTAMP") }
-            return .offset(offset)
+            guard let offset = Int64(from), offset >= 0 else { throw ValidationError("--from must be beginning, end, an offset, @TIMESTAMP or -N") }
+            return .seek(.offset(offset))
         }
     }
 }
@@ -120,14 +140,16 @@ struct ConsumeCommand: AsyncParsableCommand {
 /// batch, and says when to stop: after `limit` records or `idleTimeout` ms without one.
 final class RecordPrinter {
     let json: Bool
+    let template: RecordTemplate
     let limit: Int?
     let idleTimeout: Int?
     private var printed = 0
     private var lastRecord = ContinuousClock.now
     private let encoder = JSONEncoder()
 
-    init(json: Bool, limit: Int?, idleTimeout: Int?) {
+    init(json: Bool, template: RecordTemplate, limit: Int?, idleTimeout: Int?) {
         self.json = json
+        self.template = template
         self.limit = limit
         self.idleTimeout = idleTimeout
         encoder.outputFormatting = [.sortedKeys]
@@ -144,11 +166,10 @@ final class RecordPrinter {
                     key: JSONRecord.encode(record.key), value: JSONRecord.encode(record.value),
                     headers: record.headers.map { [$0.key, JSONRecord.encode($0.value)] }
                 )
-                text += String(decoding: try encoder.encode(line), as: UTF8.self)
+                text += String(decoding: try encoder.encode(line), as: UTF8.self) + "\n"
             } else {
-                text += String(decoding: record.value ?? [], as: UTF8.self)
+                text += template.render(record)
             }
-            text += "\n"
             printed += 1
         }
         if !text.isEmpty {

@@ -19,8 +19,11 @@ struct ProduceCommand: AsyncParsableCommand {
     @Argument(help: "The topic.")
     var topic: String
 
-    @Option(help: "Input format: text (one value per line) or json (one JSON record per line, base64 fields).")
+    @Option(help: "Input format: text (one value per line), json (one JSON record per line, base64 fields), or a template of %k key, %v value, %h headers (k=v,k=v), %T timestamp, %p partition and literals, e.g. '%k\\t%v'.")
     var format = "text"
+
+    @Option(help: "Read records from this file instead of standard input.")
+    var file: String?
 
     @Option(help: "In text format, split each line at this separator into key and value.")
     var keySeparator: String?
@@ -77,8 +80,10 @@ struct ProduceCommand: AsyncParsableCommand {
             }
             return failed
         }
-        while let line = readLine(strippingNewline: true) {
-            try await producer.sendAsync(try record(from: line, headers: headers))
+        let template = format.contains("%") ? try RecordTemplate(format) : nil
+        let input = try LineReader(path: file)
+        while let line = input.next() {
+            try await producer.sendAsync(try record(from: line, headers: headers, template: template))
             count += 1
         }
         await producer.close()
@@ -89,7 +94,23 @@ struct ProduceCommand: AsyncParsableCommand {
         if failures > 0 { throw ExitCode(1) }
     }
 
-    private func record(from line: String, headers: [RecordHeaderValue]) throws -> ProducerRecord {
+    private func record(from line: String, headers: [RecordHeaderValue], template: RecordTemplate?) throws -> ProducerRecord {
+        if let template {
+            guard let fields = template.parse(line[...]) else { throw CommandFailure(description: "line does not match --format \(format): \(line)") }
+            let lineHeaders = try fields["h"].map { text in
+                try text.split(separator: ",").map { item -> RecordHeaderValue in
+                    guard let equals = item.firstIndex(of: "=") else { throw CommandFailure(description: "header \(item) is not k=v") }
+                    return RecordHeaderValue(String(item[..<equals]), Array(item[item.index(after: equals)...].utf8))
+                }
+            } ?? []
+            guard fields["T"].map({ Int64($0) != nil }) ?? true, fields["p"].map({ Int32($0) != nil }) ?? true else {
+                throw CommandFailure(description: "%T and %p must be numbers: \(line)")
+            }
+            return ProducerRecord(
+                topic: topic, partition: fields["p"].flatMap { Int32($0) } ?? partition, key: fields["k"].map { Array($0.utf8) },
+                value: fields["v"].map { Array($0.utf8) }, headers: headers + lineHeaders, timestamp: fields["T"].flatMap { Int64($0) }
+            )
+        }
         if format == "json" {
             let parsed = try JSONDecoder().decode(JSONRecord.self, from: Data(line.utf8))
             let recordHeaders = try (parsed.headers ?? []).map { pair -> RecordHeaderValue in
@@ -105,6 +126,29 @@ struct ProduceCommand: AsyncParsableCommand {
             return ProducerRecord(topic: topic, partition: partition, key: Array(split.0.utf8), value: Array(split.1.utf8), headers: headers)
         }
         return ProducerRecord(topic: topic, partition: partition, value: Array(line.utf8), headers: headers)
+    }
+
+    /// Lines of a file, or of standard input.
+    final class LineReader {
+        private let lines: [Substring]?
+        private var index = 0
+
+        init(path: String?) throws {
+            guard let path else {
+                lines = nil
+                return
+            }
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read --file \(path)") }
+            let text = String(decoding: data, as: UTF8.self)
+            lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0).map { $0 }
+        }
+
+        func next() -> String? {
+            guard let lines else { return readLine(strippingNewline: true) }
+            guard index < lines.count else { return nil }
+            defer { index += 1 }
+            return String(lines[index])
+        }
     }
 
     /// `line` before and after the first `separator`, or nil when it has none.
