@@ -184,3 +184,35 @@ def test_templates_in_and_out(creek, tmp_path):
     bad = subprocess.run([creek_binary(), "produce", "lines", "--brokers", b, "--format", "%k\\t%v"], input="no tab here\n",
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "does not match" in bad.stderr
+
+
+def test_bench_e2e_progress_on_a_terminal_and_json_when_piped(creek):
+    import os
+    import pty
+    b = creek.bootstrap
+    piped = run_creek(b, "bench", "e2e", "lat", "--rate", "500", "--duration", "1", "--json")
+    result = json.loads(piped.stdout)
+    assert result["records"] == 500
+    assert 0 < result["latencyMs"]["p50"] <= result["latencyMs"]["p99"] <= result["latencyMs"]["max"]
+    assert "\r" not in piped.stderr and "ETA" not in piped.stderr
+
+    # On a (pseudo-)terminal: a live line rewritten in place, then the final table.
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(creek_binary(), [creek_binary(), "bench", "e2e", "lat", "--rate", "500", "--duration", "2", "--brokers", b])
+    output = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    text = output.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert text.count("\r\x1b[2K") >= 3 and "records" in text and "ETA" in text
+    assert "P99.9 MS" in text and "1000" in text.split("P99.9 MS")[1]

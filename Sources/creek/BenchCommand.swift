@@ -6,7 +6,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Print benchmark figures.",
-        subcommands: [CRC32CBench.self, ProduceBench.self, ConsumeBench.self, StartupBench.self]
+        subcommands: [CRC32CBench.self, ProduceBench.self, ConsumeBench.self, EndToEndBench.self, StartupBench.self]
     )
 }
 

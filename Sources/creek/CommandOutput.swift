@@ -13,6 +13,12 @@ struct OutputOption: ParsableArguments {
     @Option(help: "Output: text or json.")
     var output: OutputFormat = .text
 
+    init() {}
+
+    init(output: OutputFormat) {
+        self.output = output
+    }
+
     /// Prints `value` as JSON, or `text()` as it is.
     func emit<Value: Encodable>(_ value: Value, text: () -> String) throws {
         switch output {
