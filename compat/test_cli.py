@@ -216,3 +216,27 @@ def test_bench_e2e_progress_on_a_terminal_and_json_when_piped(creek):
     assert os.waitstatus_to_exitcode(status) == 0, text
     assert text.count("\r\x1b[2K") >= 3 and "records" in text and "ETA" in text
     assert "P99.9 MS" in text and "1000" in text.split("P99.9 MS")[1]
+
+
+def test_commands_against_librdkafka_mock_cluster():
+    """A second, independent Kafka implementation: librdkafka's mock cluster (through
+    confluent-kafka), for the APIs it has (no CreateTopics: topics are auto-created)."""
+    from confluent_kafka import Producer
+    holder = Producer({"test.mock.num.brokers": 1, "bootstrap.servers": ""})
+    broker = list(holder.list_topics(timeout=10).brokers.values())[0]
+    b = f"{broker.host}:{broker.port}"
+    info = json.loads(run_creek(b, "cluster", "info", "--output", "json").stdout)
+    assert [x["port"] for x in info["brokers"]] == [broker.port]
+    assert {api["api"] for api in info["apis"]} >= {"produce", "fetch", "metadata"}
+
+    produced = subprocess.run([creek_binary(), "produce", "mocked", "--brokers", b, "--format", "%k=%v"],
+                              input="a=1\nb=2\nc=3\n", capture_output=True, text=True, timeout=60)
+    assert produced.returncode == 0, produced.stderr
+    listed = json.loads(run_creek(b, "topic", "list", "--output", "json").stdout)
+    assert "mocked" in [t["name"] for t in listed]
+    described = json.loads(run_creek(b, "topic", "describe", "mocked", "--output", "json").stdout)
+    assert sum(p["high"] - p["low"] for p in described["partitions"]) == 3
+    out = run_creek(b, "consume", "mocked", "--format", "%k=%v\\n").stdout
+    assert sorted(out.splitlines()) == ["a=1", "b=2", "c=3"]
+    unsupported = run_creek(b, "topic", "create", "other", check_code=1)
+    assert "createTopics" in unsupported.stderr

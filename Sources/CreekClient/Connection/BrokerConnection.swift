@@ -43,8 +43,16 @@ public final class BrokerConnection: Sendable {
         // v3 is flexible and tells the broker our name; a broker that lacks it answers with
         // its own range in a v0 body (KIP-511), which `send` decodes.
         var versions: [ApiKey: ClosedRange<Int16>] = [:]
-        let response = try await probe.send(ApiVersionsRequest(clientSoftwareName: "creek-swift", clientSoftwareVersion: "0.1"), version: 3, timeout: timeout)
-        var answer = response
+        // Some brokers answer an unsupported version in a body of their own making instead
+        // (librdkafka's mock cluster: a compact array with a wrong length); v0 is then asked
+        // for, as librdkafka itself does.
+        var answer: ApiVersionsResponse
+        do {
+            answer = try await probe.send(ApiVersionsRequest(clientSoftwareName: "creek-swift", clientSoftwareVersion: "0.1"), version: 3, timeout: timeout)
+        } catch KafkaClientError.malformedResponse {
+            answer = ApiVersionsResponse()
+            answer.errorCode = KafkaErrorCode.unsupportedVersion.rawValue
+        }
         if answer.errorCode == KafkaErrorCode.unsupportedVersion.rawValue {
             answer = try await probe.send(ApiVersionsRequest(), version: 0, timeout: timeout)
         }

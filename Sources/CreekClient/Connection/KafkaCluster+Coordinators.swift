@@ -20,10 +20,11 @@ extension KafkaCluster {
         return answer.nodeId
     }
 
-    /// The controller's connection (any broker when the cluster names none).
+    /// The controller's connection (any broker when the cluster names none, or one it does
+    /// not list — librdkafka's mock cluster reports controller 0 beside brokers 1…N).
     func controllerConnection() async throws -> BrokerConnection {
         let known = try await metadata(for: nil)
-        if known.controllerId >= 0 { return try await connection(to: known.controllerId) }
+        if known.controllerId >= 0, known.brokers[known.controllerId] != nil { return try await connection(to: known.controllerId) }
         return try await anyConnection()
     }
 }
