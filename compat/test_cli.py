@@ -187,8 +187,6 @@ def test_templates_in_and_out(creek, tmp_path):
 
 
 def test_bench_e2e_progress_on_a_terminal_and_json_when_piped(creek):
-    import os
-    import pty
     b = creek.bootstrap
     piped = run_creek(b, "bench", "e2e", "lat", "--rate", "500", "--duration", "1", "--json")
     result = json.loads(piped.stdout)
@@ -197,23 +195,8 @@ def test_bench_e2e_progress_on_a_terminal_and_json_when_piped(creek):
     assert "\r" not in piped.stderr and "ETA" not in piped.stderr
 
     # On a (pseudo-)terminal: a live line rewritten in place, then the final table.
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(creek_binary(), [creek_binary(), "bench", "e2e", "lat", "--rate", "500", "--duration", "2", "--brokers", b])
-    output = b""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    text = output.decode(errors="replace")
-    assert os.waitstatus_to_exitcode(status) == 0, text
+    code, text = run_on_terminal(["bench", "e2e", "lat", "--rate", "500", "--duration", "2", "--brokers", b])
+    assert code == 0, text
     assert text.count("\r\x1b[2K") >= 3 and "records" in text and "ETA" in text
     assert "P99.9 MS" in text and "1000" in text.split("P99.9 MS")[1]
 
@@ -240,3 +223,38 @@ def test_commands_against_librdkafka_mock_cluster():
     assert sorted(out.splitlines()) == ["a=1", "b=2", "c=3"]
     unsupported = run_creek(b, "topic", "create", "other", check_code=1)
     assert "createTopics" in unsupported.stderr
+
+
+def run_on_terminal(args, timeout=60):
+    """Runs creek on a pseudo-terminal; its exit code and everything it wrote."""
+    import os
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(creek_binary(), [creek_binary(), *args])
+    output = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+def test_produce_from_a_file_shows_progress_only_on_a_terminal(creek, tmp_path):
+    b = creek.bootstrap
+    source = tmp_path / "many.txt"
+    source.write_text("".join(f"line {i}\n" for i in range(5000)))
+    code, text = run_on_terminal(["produce", "bulk", "--file", str(source), "--brokers", b])
+    assert code == 0, text
+    assert "\r\x1b[2K" in text and "records sent" in text and "5000 of 5000 records sent" in text
+    piped = run_creek(b, "produce", "bulk", "--file", str(source))
+    assert "\r" not in piped.stderr and "5000 of 5000 records sent" in piped.stderr
+    described = json.loads(run_creek(b, "topic", "describe", "bulk", "--output", "json").stdout)
+    assert sum(p["high"] for p in described["partitions"]) == 10000

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import CreekClient
 import KafkaProtocol
 #if canImport(FoundationEssentials)
@@ -68,6 +71,7 @@ struct ProduceCommand: AsyncParsableCommand {
         }
         let producer = try await KafkaProducer.start(config: config)
         let started = ContinuousClock.now
+        let startedNanos = MonotonicNanos.now
         var count = 0
         var failures = 0
         let reports = Task {
@@ -82,10 +86,17 @@ struct ProduceCommand: AsyncParsableCommand {
         }
         let template = format.contains("%") ? try RecordTemplate(format) : nil
         let input = try LineReader(path: file)
+        // Reading a file is a long operation: a live line on a terminal, nothing when piped.
+        let progress = ProgressLine(enabled: file != nil && isatty(2) == 1)
         while let line = input.next() {
             try await producer.sendAsync(try record(from: line, headers: headers, template: template))
             count += 1
+            if count % 1024 == 0 {
+                let seconds = Double(MonotonicNanos.now - startedNanos) / 1e9
+                progress.update("\(count) records sent, \(Int(Double(count) / max(seconds, 0.001))) rec/s")
+            }
         }
+        progress.finish()
         await producer.close()
         failures = await reports.value
         let elapsed = (ContinuousClock.now - started).components
