@@ -258,3 +258,19 @@ def test_produce_from_a_file_shows_progress_only_on_a_terminal(creek, tmp_path):
     assert "\r" not in piped.stderr and "5000 of 5000 records sent" in piped.stderr
     described = json.loads(run_creek(b, "topic", "describe", "bulk", "--output", "json").stdout)
     assert sum(p["high"] for p in described["partitions"]) == 10000
+
+
+def test_bench_produce_and_consume_report_what_happened(creek):
+    b = creek.bootstrap
+    produced = json.loads(run_creek(b, "bench", "produce", "load", "--count", "3000", "--partitions", "3", "--size", "64", "--json").stdout)
+    assert produced["records"] == 3000 and produced["failed"] == 0 and produced["bytes"] == 3000 * 64
+    assert 0 < produced["latencyMs"]["p50"] <= produced["latencyMs"]["max"]
+    described = json.loads(run_creek(b, "topic", "describe", "load", "--output", "json").stdout)
+    assert [p["high"] for p in described["partitions"]] == [1001, 1000, 1000]  # one warm-up record on partition 0
+    consumed = json.loads(run_creek(b, "bench", "consume", "load", "--json").stdout)
+    assert consumed["records"] == 3001 and consumed["complete"]
+    figures = run_creek(b, "bench", "consume", "load", "--count", "3001", "--figures").stdout
+    assert figures.startswith("msgs=3001 ") and "complete=1" in figures
+    code, text = run_on_terminal(["bench", "produce", "load", "--count", "20000", "--brokers", b])
+    assert code == 0, text
+    assert "\r\x1b[2K" in text and "records sent" in text and "P99 MS" in text

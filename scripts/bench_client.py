@@ -44,8 +44,14 @@ def main():
                     for name, command in clients.items():
                         topic = f"c{size}p{partitions}r{attempt}{name.split()[0][0]}{len(name)}"
                         run([str(loads["debian"]), "create", broker.bootstrap, topic, str(partitions)], timeout=60)
-                        produced = timed(command + ["produce", broker.bootstrap, topic, partitions, count, size, "all"])
-                        consumed = timed(command + ["consume", broker.bootstrap, topic, partitions, count + 1])
+                        if name == "swift":
+                            common = ["--brokers", broker.bootstrap, "--figures"]
+                            produced = timed(command + ["produce", topic, "--partitions", partitions, "--count", count, "--size", size,
+                                                        "--acks", "all", *common])
+                            consumed = timed(command + ["consume", topic, "--count", count + 1, *common])
+                        else:
+                            produced = timed(command + ["produce", broker.bootstrap, topic, partitions, count, size, "all"])
+                            consumed = timed(command + ["consume", broker.bootstrap, topic, partitions, count + 1])
                         for kind, outcome in (("produce", produced), ("consume", consumed)):
                             results.setdefault((kind, size, partitions, name), []).append(outcome)
                         print(f"  {size} B x{partitions}p run {attempt + 1} {name}: produce {produced['msgs_per_sec']:.0f}/s, "

@@ -116,6 +116,15 @@ enum MonotonicNanos {
     }
 }
 
+/// Milliseconds since the epoch (record timestamps are in it).
+enum WallClockMs {
+    static var now: Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+}
+
 /// A status line rewritten in place on standard error (`\r`), at most ten times a second;
 /// does nothing when disabled (standard error is not a terminal, or JSON output).
 final class ProgressLine {

@@ -60,7 +60,7 @@ struct ProduceCommand: AsyncParsableCommand {
         case "all", "-1": config.acks = .all
         default: throw ValidationError("--acks must be 0, 1 or all")
         }
-        guard let codec = ["none": RecordBatch.Compression.none, "gzip": .gzip, "snappy": .snappy, "lz4": .lz4, "zstd": .zstd][compression] else {
+        guard let codec = Self.codecs[compression] else {
             throw ValidationError("--compression must be none, gzip, snappy, lz4 or zstd")
         }
         config.compression = codec
@@ -138,6 +138,9 @@ struct ProduceCommand: AsyncParsableCommand {
         }
         return ProducerRecord(topic: topic, partition: partition, value: Array(line.utf8), headers: headers)
     }
+
+    /// The `--compression` names.
+    static let codecs: [String: RecordBatch.Compression] = ["none": .none, "gzip": .gzip, "snappy": .snappy, "lz4": .lz4, "zstd": .zstd]
 
     /// Lines of a file, or of standard input.
     final class LineReader {
