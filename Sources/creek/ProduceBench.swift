@@ -47,15 +47,23 @@ struct ProduceBench: AsyncParsableCommand {
             var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
             for await reports in producer.deliveryReports {
                 let now = WallClockMs.now
+                // Timestamps have ms resolution: one histogram entry per run of equal ones.
+                var (runStamp, runLength): (Int64, UInt64) = (0, 0)
                 for report in reports {
                     switch report {
                     case .success(let metadata):
                         ok += 1
-                        _ = histogram.record(UInt64(max(1, now - metadata.timestamp)) * 1000)
+                        if metadata.timestamp != runStamp, runLength > 0 {
+                            _ = histogram.record(UInt64(max(1, now - runStamp)) * 1000, count: runLength)
+                            runLength = 0
+                        }
+                        runStamp = metadata.timestamp
+                        runLength += 1
                     case .failure:
                         failed += 1
                     }
                 }
+                if runLength > 0 { _ = histogram.record(UInt64(max(1, now - runStamp)) * 1000, count: runLength) }
             }
             return (ok, failed, histogram)
         }
