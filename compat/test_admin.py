@@ -112,3 +112,29 @@ def test_delete_records(creek):
 def test_auto_create_on_metadata(creek):
     PRODUCERS["kafka-python"](creek.bootstrap, "implicit", make_records(10))
     assert watermarks(creek.bootstrap, "implicit", 1)[0] == (0, 10)
+
+
+def test_kafka_python_describe_log_dirs(creek):
+    """DescribeLogDirs: one log dir (the data directory) with each partition's bytes on disk
+    and, at v4, the volume's total and usable bytes."""
+    import shutil
+    from kafka.admin import KafkaAdminClient
+    a = admin(creek)
+    a.create_topics([NewTopic("sized", 2, 1)])["sized"].result(30)
+    PRODUCERS["confluent"](creek.bootstrap, "sized", make_records(300))
+    k = KafkaAdminClient(bootstrap_servers=creek.bootstrap)
+    try:
+        [broker] = k.describe_log_dirs()
+        [log_dir] = broker["log_dirs"]
+    finally:
+        k.close()
+    assert log_dir["error_code"] == 0
+    assert log_dir["log_dir"] == str(creek.data_dir.resolve())
+    sizes = {(t["name"], p["partition_index"]): p["partition_size"] for t in log_dir["topics"] for p in t["partitions"]}
+    for partition in (0, 1):
+        on_disk = sum(f.stat().st_size for f in (creek.data_dir / f"sized-{partition}").glob("*.log"))
+        assert sizes[("sized", partition)] == on_disk
+    assert sum(sizes[("sized", p)] for p in (0, 1)) > 300
+    usage = shutil.disk_usage(creek.data_dir)  # kafka-python 3 sends v4, which carries these
+    assert log_dir["total_bytes"] == usage.total
+    assert abs(log_dir["usable_bytes"] - usage.free) < 64 * 1024 * 1024

@@ -55,6 +55,12 @@ def test_watermarks_follow_produced_records(creek):
     assert produced.returncode == 0, produced.stderr
     described = json.loads(run_creek(b, "topic", "describe", "marks", "--output", "json").stdout)
     assert [(p["partition"], p["low"], p["high"]) for p in described["partitions"]] == [(0, 0, 0), (1, 0, 3)]
+    # Sizes (DescribeLogDirs) are the bytes of each partition's segment files.
+    on_disk = [sum(f.stat().st_size for f in (creek.data_dir / f"marks-{p}").glob("*.log")) for p in (0, 1)]
+    assert on_disk[0] == 0 and on_disk[1] > 0
+    assert [p["sizeBytes"] for p in described["partitions"]] == on_disk
+    text = run_creek(b, "topic", "describe", "marks").stdout
+    assert "SIZE" in text and f"{on_disk[1]} B" in text and "\x1b[" not in text  # no colour when piped
 
 
 def test_usage_and_connection_errors_have_their_exit_codes(creek):
@@ -225,13 +231,18 @@ def test_commands_against_librdkafka_mock_cluster():
     assert "createTopics" in unsupported.stderr
 
 
-def run_on_terminal(args, timeout=60):
-    """Runs creek on a pseudo-terminal; its exit code and everything it wrote."""
+def run_on_terminal(args, timeout=60, env=None, stdout_path=None):
+    """Runs creek on a pseudo-terminal (TERM=xterm plus `env`; standard output to
+    `stdout_path` when given); its exit code and everything it wrote to the terminal."""
     import os
     import pty
+    environment = {**os.environ, "TERM": "xterm", **(env or {})}
+    environment.pop("NO_COLOR", None) if "NO_COLOR" not in (env or {}) else None
     pid, fd = pty.fork()
     if pid == 0:
-        os.execv(creek_binary(), [creek_binary(), *args])
+        if stdout_path is not None:
+            os.dup2(os.open(str(stdout_path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), 1)
+        os.execve(creek_binary(), [creek_binary(), *args], environment)
     output = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -245,6 +256,67 @@ def run_on_terminal(args, timeout=60):
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+def test_colour_only_on_a_terminal_without_no_color(creek):
+    b = creek.bootstrap
+    run_creek(b, "topic", "create", "hues")
+    code, text = run_on_terminal(["topic", "describe", "hues", "--brokers", b])
+    assert code == 0, text
+    assert "\x1b[1mPARTITION" in text and "\x1b[2mdefault\x1b[0m" in text
+    code, text = run_on_terminal(["topic", "describe", "hues", "--brokers", b], env={"NO_COLOR": "1"})
+    assert code == 0 and "PARTITION" in text and "\x1b[" not in text
+    code, text = run_on_terminal(["topic", "describe", "nope", "--brokers", b])
+    assert code == 1 and "\x1b[31merror: \x1b[0m" in text
+    piped = run_creek(b, "topic", "describe", "nope", check_code=1)
+    assert "\x1b[" not in piped.stderr and "creek: error: " in piped.stderr
+
+
+def test_consume_to_a_file_reports_progress_on_the_terminal(creek, tmp_path):
+    b = creek.bootstrap
+    run_creek(b, "bench", "produce", "dump", "--count", "20000", "--size", "50", "--partitions", "2", "--json")
+    dump = tmp_path / "dump.txt"
+    code, text = run_on_terminal(["consume", "dump", "--brokers", b], stdout_path=dump)
+    assert code == 0, text
+    assert "creek consume: 20001 records" in text and "MB/s" in text  # the bench's warm-up record too
+    assert len(dump.read_bytes().splitlines()) == 20001 and b"\x1b" not in dump.read_bytes()
+    piped = run_creek(b, "consume", "dump")
+    assert len(piped.stdout.splitlines()) == 20001 and "creek consume:" not in piped.stderr
+
+
+def test_consume_isolation_hides_open_and_aborted_transactions(creek):
+    from confluent_kafka import Producer
+    b = creek.bootstrap
+    run_creek(b, "topic", "create", "txns")
+    plain = subprocess.run([creek_binary(), "produce", "txns", "--brokers", b], input="before\n", capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 0, plain.stderr
+    producer = Producer({"bootstrap.servers": b, "transactional.id": "cli-isolation"})
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    producer.produce("txns", b"aborted")
+    producer.flush(30)
+    producer.abort_transaction(30)
+    producer.begin_transaction()
+    producer.produce("txns", b"open")
+    producer.flush(30)
+
+    def values(*args):
+        return run_creek(b, "consume", "txns", *args).stdout.splitlines()  # stops at the end (LSO when committed)
+
+    assert values("--isolation", "read_uncommitted") == ["before", "aborted", "open"]
+    assert values("--isolation", "read_committed") == ["before"]
+    producer.commit_transaction(30)
+    assert values("--isolation", "read_committed") == ["before", "open"]
+    bad = run_creek(b, "consume", "txns", "--isolation", "serializable", check_code=2)
+    assert "read_committed" in bad.stderr
+
+
+def test_shell_completion_scripts():
+    for shell, marker in (("bash", "-F _creek creek"), ("zsh", "#compdef creek"), ("fish", "complete -c 'creek'")):
+        script = subprocess.run([creek_binary(), "--generate-completion-script", shell], capture_output=True, text=True, timeout=30)
+        assert script.returncode == 0 and marker in script.stdout, (shell, script.stderr)
+        for word in ("topic", "reset-offsets", "to-earliest", "bench"):
+            assert word in script.stdout, (shell, word)
 
 
 def test_produce_from_a_file_shows_progress_only_on_a_terminal(creek, tmp_path):

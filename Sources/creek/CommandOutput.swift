@@ -36,15 +36,16 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
-/// Left-aligned columns for text output.
-func table(_ header: [String], _ rows: [[String]]) -> String {
+/// Left-aligned columns for text output; the header is bold on a terminal.
+func table(_ header: [String], _ rows: [[String]], style: TerminalStyle = .standardOutput) -> String {
     let all = [header] + rows
     let widths = header.indices.map { column in all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
-    return all.map { row in
+    func line(_ row: [String]) -> String {
         row.enumerated().map { column, cell in
             column == row.count - 1 ? cell : cell + String(repeating: " ", count: max(0, widths[column] - cell.count))
         }.joined(separator: "  ")
-    }.joined(separator: "\n") + "\n"
+    }
+    return ([style.bold(line(header))] + rows.map(line)).joined(separator: "\n") + "\n"
 }
 
 /// What an operator can do about a failed client command, by the error's kind.
@@ -66,5 +67,21 @@ enum ErrorAdvice {
         default:
             return nil
         }
+    }
+}
+
+/// Byte counts for people: "512 B", "1.5 KiB", "3.2 GiB" (powers of 1024).
+enum ByteCount {
+    static func text(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while abs(value) >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        if unit == 0 { return "\(bytes) B" }
+        let tenths = (value * 10).rounded() / 10
+        return "\(tenths) \(units[unit])"
     }
 }

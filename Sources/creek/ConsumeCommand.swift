@@ -1,5 +1,8 @@
 import ArgumentParser
 import CreekClient
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -36,8 +39,8 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Option(help: "Text output as a template: %t topic, %p partition, %o offset, %k key, %v value, %h headers, %T timestamp, %K/%S key/value size, \\n, \\t (default: %v\\n).")
     var format: String?
 
-    @Option(help: "Isolation: read_uncommitted or read_committed.")
-    var isolation = "read_uncommitted"
+    @Option(help: "Isolation: read_uncommitted (every record) or read_committed (only committed transactions).")
+    var isolation: Isolation = .readUncommitted
 
     @Option(help: "Read as a member of this consumer group (partitions shared with its other members, offsets committed).")
     var group: String?
@@ -50,12 +53,15 @@ struct ConsumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         var config = ConsumerConfig(bootstrapServers: client.bootstrapServers)
-        config.isolationLevel = isolation == "read_committed" ? .readCommitted : .readUncommitted
+        config.isolationLevel = isolation == .readCommitted ? .readCommitted : .readUncommitted
         config.fetchMaxWait = .milliseconds(follow || group != nil ? 500 : 100)
         let target = try seekTarget()
         let printer = RecordPrinter(
-            json: output == .json, template: try format.map(RecordTemplate.init) ?? RecordTemplate("%v\\n"), limit: count, idleTimeout: timeoutMs
+            json: output == .json, template: try format.map(RecordTemplate.init) ?? RecordTemplate("%v\\n"), limit: count, idleTimeout: timeoutMs,
+            // Records going to a file or pipe while a person watches the terminal.
+            progress: ProgressLine(enabled: isatty(1) == 0 && isatty(2) == 1)
         )
+        defer { printer.finish() }
         if let group {
             try await consumeAsMember(of: group, config: config, target: target, printer: printer)
             return
@@ -113,6 +119,11 @@ struct ConsumeCommand: AsyncParsableCommand {
         await member.close()
     }
 
+    enum Isolation: String, ExpressibleByArgument, CaseIterable {
+        case readUncommitted = "read_uncommitted"
+        case readCommitted = "read_committed"
+    }
+
     /// Where `--from` starts each partition.
     enum StartAt {
         case seek(SeekTarget)
@@ -138,21 +149,44 @@ struct ConsumeCommand: AsyncParsableCommand {
 
 /// Prints records as `creek consume` does (values as text, or JSON lines), flushing each
 /// batch, and says when to stop: after `limit` records or `idleTimeout` ms without one.
+/// With `progress` enabled, a live count (records, MB/s, ETA toward `limit`) on standard error.
 final class RecordPrinter {
     let json: Bool
     let template: RecordTemplate
     let limit: Int?
     let idleTimeout: Int?
+    let progress: ProgressLine
     private var printed = 0
+    private var bytes = 0
+    private let started = MonotonicNanos.now
     private var lastRecord = ContinuousClock.now
     private let encoder = JSONEncoder()
 
-    init(json: Bool, template: RecordTemplate, limit: Int?, idleTimeout: Int?) {
+    init(json: Bool, template: RecordTemplate, limit: Int?, idleTimeout: Int?, progress: ProgressLine = ProgressLine(enabled: false)) {
         self.json = json
         self.template = template
         self.limit = limit
         self.idleTimeout = idleTimeout
+        self.progress = progress
         encoder.outputFormatting = [.sortedKeys]
+    }
+
+    /// Ends the progress line with a summary (only when it was enabled).
+    func finish() {
+        guard progress.enabled else { return }
+        progress.finish()
+        StandardError.emit("creek consume: \(status(final: true))\n")
+    }
+
+    private func status(final: Bool = false) -> String {
+        let seconds = max(Double(MonotonicNanos.now &- started) / 1e9, 1e-9)
+        let rate = Double(printed) / seconds
+        var text = "\(printed) records, \(ByteCount.text(Int64(bytes))) in \(Int(seconds * 1000)) ms, \(Int(rate)) records/s, "
+            + "\((Double(bytes) / seconds / 1e6 * 10).rounded() / 10) MB/s"
+        if !final, let limit, rate > 0 {
+            text += ", ETA \(Int((Double(limit - printed) / rate).rounded(.up))) s"
+        }
+        return text
     }
 
     /// Prints `records` (up to the limit); false once the consumer should stop.
@@ -171,10 +205,12 @@ final class RecordPrinter {
                 text += template.render(record)
             }
             printed += 1
+            bytes += (record.key?.count ?? 0) + (record.value?.count ?? 0)
         }
         if !text.isEmpty {
             StandardOutput.emit(text)
             lastRecord = .now
+            progress.update(status())
         }
         if let limit, printed >= limit { return false }
         if let idleTimeout, ContinuousClock.now - lastRecord >= .milliseconds(idleTimeout) { return false }

@@ -13,6 +13,9 @@ struct Creek: AsyncParsableCommand {
         subcommands: [ServeCommand.self, TopicCommand.self, GroupCommand.self, ClusterCommand.self, ProduceCommand.self, ConsumeCommand.self, BenchCommand.self]
     )
 
+    /// "error: ", red when standard error is a terminal.
+    private static var errorLabel: String { TerminalStyle.standardError.red("error: ") }
+
     static func main() async {
         do {
             var command = try parseAsRoot()
@@ -22,14 +25,14 @@ struct Creek: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as KafkaClientError {
-            StandardError.emit("creek: error: \(error)\n" + (ErrorAdvice.advice(for: error).map { "creek: \($0)\n" } ?? ""))
+            StandardError.emit("creek: \(errorLabel)\(error)\n" + (ErrorAdvice.advice(for: error).map { "creek: \($0)\n" } ?? ""))
             Self.exit(withError: ExitCode(1))
         } catch let failure as CommandFailure {
-            StandardError.emit("creek: error: \(failure)\n")
+            StandardError.emit("creek: \(errorLabel)\(failure)\n")
             Self.exit(withError: ExitCode(1))
         } catch {
             if exitCode(for: error) == .validationFailure {
-                StandardError.emit("creek: error: \(message(for: error))\n")
+                StandardError.emit("creek: \(errorLabel)\(message(for: error))\n")
                 Self.exit(withError: ExitCode(2))
             }
             exit(withError: error)

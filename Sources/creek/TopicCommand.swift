@@ -51,7 +51,7 @@ struct TopicCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOption
         @Argument(help: "The topic.") var topic: String
 
-        struct Partition: Encodable { var partition: Int32; var leader: Int32; var low: Int64; var high: Int64 }
+        struct Partition: Encodable { var partition: Int32; var leader: Int32; var low: Int64; var high: Int64; var sizeBytes: Int64? }
         struct Setting: Encodable { var name: String; var value: String?; var isDefault: Bool; var readOnly: Bool }
         struct Described: Encodable { var name: String; var id: String; var partitions: [Partition]; var configs: [Setting] }
 
@@ -70,18 +70,28 @@ struct TopicCommand: AsyncParsableCommand {
                 } catch KafkaClientError.unsupportedVersion {
                     configs = [:]
                 }
+                // Sizes come from DescribeLogDirs (each leader's copy); brokers without it show none.
+                var sizes: [TopicPartition: Int64] = [:]
+                do {
+                    for directory in try await admin.describeLogDirs(topics: [topic.name]) {
+                        for (partition, size) in directory.partitionSizes where topic.leaders[partition.partition] == directory.brokerId {
+                            sizes[partition, default: 0] += size
+                        }
+                    }
+                } catch KafkaClientError.unsupportedVersion {}
                 return Described(
                     name: topic.name, id: "\(topic.id)",
-                    partitions: partitions.map { Partition(partition: $0.partition, leader: topic.leaders[$0.partition] ?? -1, low: low[$0] ?? -1, high: high[$0] ?? -1) },
+                    partitions: partitions.map { Partition(partition: $0.partition, leader: topic.leaders[$0.partition] ?? -1, low: low[$0] ?? -1, high: high[$0] ?? -1, sizeBytes: sizes[$0]) },
                     configs: configs.values.sorted { $0.name < $1.name }.map { Setting(name: $0.name, value: $0.isSensitive ? "(sensitive)" : $0.value, isDefault: $0.isDefault, readOnly: $0.isReadOnly) }
                 )
             }
             try output.emit(described) {
                 "topic \(described.name) (\(described.partitions.count) partitions, id \(described.id))\n\n"
-                    + table(["PARTITION", "LEADER", "LOW", "HIGH", "RECORDS"], described.partitions.map {
-                        [String($0.partition), String($0.leader), String($0.low), String($0.high), String(max(0, $0.high - $0.low))]
+                    + table(["PARTITION", "LEADER", "LOW", "HIGH", "RECORDS", "SIZE"], described.partitions.map {
+                        [String($0.partition), String($0.leader), String($0.low), String($0.high), String(max(0, $0.high - $0.low)),
+                         $0.sizeBytes.map(ByteCount.text) ?? "-"]
                     })
-                    + "\n" + table(["SETTING", "VALUE", "SOURCE"], described.configs.map { [$0.name, $0.value ?? "null", $0.isDefault ? "default" : "topic"] })
+                    + "\n" + table(["SETTING", "VALUE", "SOURCE"], described.configs.map { [$0.name, $0.value ?? "null", $0.isDefault ? TerminalStyle.standardOutput.dim("default") : "topic"] })
             }
         }
     }

@@ -44,6 +44,7 @@ extension Broker {
         .offsetForLeaderEpoch: Route(OffsetForLeaderEpochHandler.self) { OffsetForLeaderEpochHandler(broker: $0) },
         .describeConfigs: Route(DescribeConfigsHandler.self) { DescribeConfigsHandler(broker: $0) },
         .alterConfigs: Route(AlterConfigsHandler.self) { AlterConfigsHandler(broker: $0) },
+        .describeLogDirs: Route(DescribeLogDirsHandler.self) { DescribeLogDirsHandler(broker: $0) },
         .createPartitions: Route(CreatePartitionsHandler.self) { CreatePartitionsHandler(broker: $0) },
         .deleteGroups: Route(DeleteGroupsHandler.self) { DeleteGroupsHandler(broker: $0) },
         .incrementalAlterConfigs: Route(IncrementalAlterConfigsHandler.self) { IncrementalAlterConfigsHandler(broker: $0) },
