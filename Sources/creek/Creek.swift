@@ -32,7 +32,9 @@ struct Creek: AsyncParsableCommand {
             Self.exit(withError: ExitCode(1))
         } catch {
             if exitCode(for: error) == .validationFailure {
-                StandardError.emit("creek: \(errorLabel)\(message(for: error))\n")
+                let message = message(for: error)
+                // An ExitCode thrown after its own message has nothing more to say.
+                if !message.isEmpty { StandardError.emit("creek: \(errorLabel)\(message)\n") }
                 Self.exit(withError: ExitCode(2))
             }
             exit(withError: error)

@@ -7,6 +7,8 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
+import Metrics
+import Prometheus
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,6 +41,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A properties file of Kafka-named broker settings.")
     var config: String?
 
+    @Option(help: "Admin HTTP listener (metrics, health, console), HOST:PORT or off (default 127.0.0.1:9644; skipped with a warning if that is taken).")
+    var http: String?
+
+    @Flag(help: "Let the web console change things: create and delete topics, reset group offsets.")
+    var httpAdmin = false
+
+    @Option(help: "Record metrics: on or off (off measures their cost; /metrics then shows only state read at scrape).")
+    var metrics = "on"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -61,7 +72,12 @@ struct ServeCommand: AsyncParsableCommand {
         let runtime = try await BrokerRuntime.start(config: brokerConfig, logger: logger, signals: [.sigterm, .sigint])
         let elapsed = runtime.startupDuration.components
         let milliseconds = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
-        print("creek ready on \(runtime.bootstrap) (data \(brokerConfig.dataDirectory), flush \(brokerConfig.flush.rawValue), node \(brokerConfig.nodeId), \(runtime.broker.topics.allTopics().count) topics, started in \(milliseconds) ms)")
+        if runtime.broker.metrics.enabled {
+            // Libraries that report through swift-metrics land in the same /metrics.
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: runtime.broker.metrics.registry))
+        }
+        let console = runtime.httpAddress.map { "console http://\($0.ipAddress ?? "?"):\($0.port ?? 0)/, " } ?? ""
+        print("creek ready on \(runtime.bootstrap) (\(console)data \(brokerConfig.dataDirectory), flush \(brokerConfig.flush.rawValue), node \(brokerConfig.nodeId), \(runtime.broker.topics.allTopics().count) topics, started in \(milliseconds) ms)")
         fflush(nil)
         try await runtime.waitUntilStopped()
     }
@@ -96,6 +112,13 @@ struct ServeCommand: AsyncParsableCommand {
             throw ConfigError(name: "--flush", value: flush, reason: "must be os, acks-all or always")
         }
         result.flush = policy
+        if let http { try result.http.apply(listen: http) }
+        result.http.actionsEnabled = httpAdmin
+        switch metrics {
+        case "on": result.http.metricsEnabled = true
+        case "off": result.http.metricsEnabled = false
+        default: throw ConfigError(name: "--metrics", value: metrics, reason: "must be on or off")
+        }
         return result
     }
 

@@ -82,7 +82,34 @@ struct MessageEmitter {
         out += try emitDecoder(fields: fields, isTopLevel: isTopLevel, indent: i1)
         out += "\n"
         out += try emitEncoder(fields: fields, indent: i1)
+        if message.kind == "response" {
+            out += "\n" + emitErrorCodeVisitor(fields: fields, indent: i1)
+        }
         out += "\(indent)}\n"
+        return out
+    }
+
+    /// `forEachErrorCode`: every int16 field named `…ErrorCode`, then the nested structs.
+    private func emitErrorCodeVisitor(fields: [FieldSpec], indent: String) -> String {
+        let i1 = indent + "    "
+        var body = ""
+        for field in fields {
+            let property = SwiftNames.property(field.name)
+            let access = field.isOptional ? "\(property)?" : property
+            switch field.type {
+            case .int16 where field.name.hasSuffix("ErrorCode"):
+                body += field.isOptional ? "\(i1)if let \(property) { body(\(property)) }\n" : "\(i1)body(\(property))\n"
+            case .structure:
+                body += "\(i1)\(access).forEachErrorCode(body)\n"
+            case .array(.structure):
+                body += "\(i1)for element in \(property)\(field.isOptional ? " ?? []" : "") { element.forEachErrorCode(body) }\n"
+            default:
+                continue
+            }
+        }
+        let parameter = body.isEmpty ? "_" : "_ body"
+        var out = "\(indent)/// Calls `body` with every error code in this value, nested ones included.\n"
+        out += "\(indent)public func forEachErrorCode(\(parameter): (Int16) -> Void) {\n\(body)\(indent)}\n"
         return out
     }
 

@@ -20,6 +20,8 @@ public struct BrokerConfig: Sendable, Hashable {
     public var dataDirectory = "./creek-data"
     public var nodeId: Int32 = 1
     public var flush: FlushPolicy = .acksAll
+    /// The admin HTTP listener and metrics (Creek's own; not Kafka settings).
+    public var http = AdminHTTPSettings()
 
     public var autoCreateTopicsEnable = true
     public var numPartitions: Int32 = 1

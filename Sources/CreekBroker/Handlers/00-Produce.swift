@@ -242,6 +242,10 @@ struct ProduceHandler: ApiHandler {
                     : "The batch's sequence number does not follow the producer's last batch on this partition."
                 return Appended(topic: validated.topic, response: error(validated.index, rejection, reason))
             }
+            broker.metrics.produced(
+                topic: validated.topic, records: validated.batches.reduce(0) { $0 + Int($1.recordsCount) },
+                batchBytes: validated.batches.map(\.buffer.readableBytes)
+            )
             let response = PartitionResponse(
                 index: validated.index, errorCode: 0, baseOffset: result.baseOffset,
                 logAppendTimeMs: result.logAppendTime, logStartOffset: result.logStartOffset

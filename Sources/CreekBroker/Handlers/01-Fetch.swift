@@ -26,7 +26,7 @@ struct FetchHandler: ApiHandler {
         while true {
             let read = readOnce(opened.plan, request, useIds: useIds)
             if isFinal(read, request, opened) || ContinuousClock.now >= deadline {
-                return broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds)
+                return counted(broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds))
             }
             let waiter = FetchWaiter()
             for (partition, _) in read.watermarks {
@@ -48,7 +48,25 @@ struct FetchHandler: ApiHandler {
         let opened = broker.fetchSessions.open(request, usesTopicIds: useIds)
         let read = readOnce(opened.plan, request, useIds: useIds)
         guard isFinal(read, request, opened) else { return nil }
-        return broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds)
+        return counted(broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds))
+    }
+
+    /// Counts the records and bytes a response returns, per topic, then returns it.
+    private func counted(_ response: FetchResponse) -> FetchResponse {
+        guard broker.metrics.enabled else { return response }
+        for topic in response.responses {
+            var records = 0
+            var bytes = 0
+            for partition in topic.partitions {
+                guard let buffer = partition.records?.buffer else { continue }
+                records += RecordBatch.recordCount(in: buffer)
+                bytes += buffer.readableBytes
+            }
+            guard bytes > 0 else { continue }
+            let name = topic.topic.isEmpty ? broker.topics.topic(id: topic.topicId)?.name : topic.topic
+            if let name { broker.metrics.fetched(topic: name, records: records, bytes: bytes) }
+        }
+        return response
     }
 
     private func isFinal(_ read: Read, _ request: FetchRequest, _ opened: FetchSessionCache.Opened) -> Bool {

@@ -19,6 +19,7 @@ struct DeleteTopicsHandler: ApiHandler {
             }
             do {
                 try await broker.topics.delete(name: topic.name)
+                broker.metrics.forget(topic: topic.name)
                 broker.logger.info("deleted topic", metadata: ["topic": "\(topic.name)"])
                 results.append(.init(name: topic.name, topicId: topic.id, errorCode: 0))
             } catch {

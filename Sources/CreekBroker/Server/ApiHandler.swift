@@ -17,7 +17,7 @@ extension ApiHandler {
     static var accepted: ClosedRange<Int16> { versions }
 
     /// Decodes the body, runs the handler, encodes the response.
-    func run(_ framed: FramedRequest, context: RequestContext) async -> RequestOutcome {
+    func run(_ framed: FramedRequest, broker: Broker, context: RequestContext) async -> RequestOutcome {
         var body = framed.body
         let request: Request
         do {
@@ -26,6 +26,6 @@ extension ApiHandler {
             return .close("malformed \(framed.apiKey.name) v\(framed.apiVersion) body: \(error)")
         }
         guard let response = await handle(request, context: context) else { return .noResponse }
-        return .respond(KafkaWriter.encodeResponse(response, version: framed.apiVersion, correlationId: framed.correlationId))
+        return .respond(broker.encode(response, for: framed))
     }
 }

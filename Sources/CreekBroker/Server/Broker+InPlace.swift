@@ -23,7 +23,7 @@ extension Broker {
                     case .none: finish(.noResponse)
                     case .close(let reason): finish(.close(reason))
                     case .respond(let response):
-                        finish(.respond(KafkaWriter.encodeResponse(response, version: framed.apiVersion, correlationId: framed.correlationId)))
+                        finish(.respond(self.encode(response, for: framed)))
                     }
                 }
             case .other:
@@ -39,7 +39,7 @@ extension Broker {
                 clientId: framed.header.clientId, peer: peer
             )
             guard let response = FetchHandler(broker: self).answerInPlace(request, context: context) else { return false }
-            finish(.respond(KafkaWriter.encodeResponse(response, version: framed.apiVersion, correlationId: framed.correlationId)))
+            finish(.respond(self.encode(response, for: framed)))
             return true
         default:
             return false

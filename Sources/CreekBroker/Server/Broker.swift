@@ -13,18 +13,23 @@ public final class Broker: Sendable {
     public let producerIds: ProducerIdAllocator
     public let transactions: TransactionCoordinator
     public let logger: Logger
+    public let metrics: BrokerMetrics
     let fetchSessions: FetchSessionCache
     let clock: @Sendable () -> Int64
     private let inFlight = NIOLockedValueBox(0)
     private let shuttingDown = NIOLockedValueBox(false)
     /// The port the listener really bound, when the config asked for any free one (0).
     private let boundPort = NIOLockedValueBox<Int?>(nil)
+    private let accepting = NIOLockedValueBox(false)
+    private let startedNanos = ProcessStats.monotonicNanos()
 
     public init(
         config: BrokerConfig, topics: TopicRegistry, groups: GroupCoordinator, producerIds: ProducerIdAllocator,
-        transactionState: TransactionStateStore, logger: Logger, clock: @escaping @Sendable () -> Int64
+        transactionState: TransactionStateStore, logger: Logger, metrics: BrokerMetrics = BrokerMetrics(enabled: false),
+        clock: @escaping @Sendable () -> Int64
     ) {
         self.config = config
+        self.metrics = metrics
         self.topics = topics
         self.groups = groups
         self.producerIds = producerIds
@@ -114,7 +119,7 @@ public final class Broker: Sendable {
                 case .none: return .noResponse
                 case .close(let reason): return .close(reason)
                 case .respond(let response):
-                    return .respond(KafkaWriter.encodeResponse(response, version: framed.apiVersion, correlationId: framed.correlationId))
+                    return .respond(self.encode(response, for: framed))
                 }
             }
         case .other where [.fetch, .joinGroup, .syncGroup].contains(framed.apiKey):
@@ -141,6 +146,12 @@ public final class Broker: Sendable {
         return await route.run(self, framed, context)
     }
 
+    /// A response in the request's version, its error codes counted.
+    func encode<Response: KafkaResponseMessage>(_ response: Response, for framed: FramedRequest) -> KafkaWriter {
+        metrics.countErrors(in: response)
+        return KafkaWriter.encodeResponse(response, version: framed.apiVersion, correlationId: framed.correlationId)
+    }
+
     /// The broker node as Metadata and DescribeCluster report it: the advertised address,
     /// whose port is the bound one when the listener was asked for any free port.
     var node: (id: Int32, host: String, port: Int32) {
@@ -149,8 +160,16 @@ public final class Broker: Sendable {
         return (config.nodeId, advertised.host, Int32(port))
     }
 
-    /// Records the port the listener bound (see `node`).
+    /// Records the port the listener bound (see `node`); from now on clients are accepted.
     func listening(on port: Int?) {
         boundPort.withLockedValue { $0 = port }
+        accepting.withLockedValue { $0 = true }
     }
+
+    /// Seconds since this broker was opened.
+    public var uptimeSeconds: Double { Double(ProcessStats.monotonicNanos() - startedNanos) / 1e9 }
+
+    /// True once the Kafka listener accepts connections (storage recovered, transactions
+    /// recovered); stays true through shutdown (see `isShuttingDown`).
+    public var isAcceptingClients: Bool { accepting.withLockedValue { $0 } }
 }

@@ -12,6 +12,8 @@ extension BrokerRuntime {
         var config = BrokerConfig()
         config.listenPort = 0
         config.groupInitialRebalanceDelayMs = 0
+        // No admin HTTP listener for an embedded broker (`start` with a config has one).
+        config.http.host = nil
         for (name, value) in settings.sorted(by: { $0.key < $1.key }) { try config.apply(name: name, value: value) }
         let ownDirectory = settings["log.dirs"] != nil || settings["log.dir"] != nil
         var quiet = Logger(label: "creek.embedded")

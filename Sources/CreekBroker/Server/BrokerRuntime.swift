@@ -21,6 +21,8 @@ public final class BrokerRuntime: Sendable {
     public let address: SocketAddress
     /// How long `start` took, from opening storage to accepting connections.
     public let startupDuration: Duration
+    /// The admin HTTP listener's address (nil when it is off or could not bind).
+    public let httpAddress: SocketAddress?
     private let serviceGroup: ServiceGroup
     private let running: Task<Void, any Error>
     private let eventLoops: MultiThreadedEventLoopGroup
@@ -49,15 +51,37 @@ public final class BrokerRuntime: Sendable {
             config.dataDirectory = String(cString: made)
         }
         _ = OpenFileLimit.raise()
-        let broker = try Broker.open(config: config, logger: logger, clock: clock)
+        let metrics = BrokerMetrics(enabled: config.http.metricsEnabled)
+        let broker = try Broker.open(config: config, logger: logger, metrics: metrics, clock: clock)
         let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        // The admin listener is bound first and listed first, so it answers (not ready)
+        // during recovery and stops last, after the broker's shutdown.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var httpAddress: SocketAddress?
+        if let host = config.http.host {
+            do {
+                let http = try await AdminHTTPServer.bind(
+                    host: host, port: config.http.port, routes: AdminRoutes(broker: broker), group: eventLoops, logger: logger
+                )
+                httpAddress = http.address
+                services.append(.init(service: http))
+            } catch {
+                if config.http.required {
+                    try? await eventLoops.shutdownGracefully()
+                    throw error
+                }
+                logger.warning("admin HTTP listener not started (--http HOST:PORT picks another address)", metadata: [
+                    "address": "\(host):\(config.http.port)", "error": "\(error)",
+                ])
+            }
+        }
         let (ready, readyContinuation) = AsyncStream<SocketAddress?>.makeStream()
         let service = BrokerService(broker: broker, group: eventLoops) { address in
             readyContinuation.yield(address)
             readyContinuation.finish()
         }
         let serviceGroup = ServiceGroup(configuration: .init(
-            services: [.init(service: service)], gracefulShutdownSignals: signals, logger: logger
+            services: services + [.init(service: service)], gracefulShutdownSignals: signals, logger: logger
         ))
         let running = Task {
             // Also ends the wait below when the service stops before it listens.
@@ -73,17 +97,18 @@ public final class BrokerRuntime: Sendable {
             throw StorageError.closed
         }
         return BrokerRuntime(
-            broker: broker, address: bound, startupDuration: ContinuousClock.now - started, serviceGroup: serviceGroup,
+            broker: broker, address: bound, httpAddress: httpAddress, startupDuration: ContinuousClock.now - started, serviceGroup: serviceGroup,
             running: running, eventLoops: eventLoops, temporaryDirectory: temporary
         )
     }
 
     private init(
-        broker: Broker, address: SocketAddress, startupDuration: Duration, serviceGroup: ServiceGroup,
+        broker: Broker, address: SocketAddress, httpAddress: SocketAddress?, startupDuration: Duration, serviceGroup: ServiceGroup,
         running: Task<Void, any Error>, eventLoops: MultiThreadedEventLoopGroup, temporaryDirectory: String?
     ) {
         self.broker = broker
         self.address = address
+        self.httpAddress = httpAddress
         self.startupDuration = startupDuration
         self.serviceGroup = serviceGroup
         self.running = running

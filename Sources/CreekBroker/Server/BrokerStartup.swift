@@ -7,9 +7,10 @@ extension Broker {
     /// segment is validated), opens the topics, the committed offsets and the producer-id
     /// allocator and the transaction coordinator's state. The one place the command line, tests and an embedding program start from.
     public static func open(
-        config: BrokerConfig, files: any FileOperations = PosixFileOperations(), logger: Logger,
-        clock: @escaping @Sendable () -> Int64
+        config: BrokerConfig, files plainFiles: any FileOperations = PosixFileOperations(), logger: Logger,
+        metrics: BrokerMetrics = BrokerMetrics(enabled: false), clock: @escaping @Sendable () -> Int64
     ) throws(StorageError) -> Broker {
+        let files: any FileOperations = metrics.enabled ? MeasuredFileOperations(base: plainFiles, metrics: metrics) : plainFiles
         try files.makeDirectoryDurably(config.dataDirectory)
         let clean = try CleanShutdownMarker.consume(dataDirectory: config.dataDirectory, files: files)
         if !clean && files.exists(TopicCatalog.path(dataDirectory: config.dataDirectory)) {
@@ -22,7 +23,7 @@ extension Broker {
         let transactionState = try TransactionStateStore(dataDirectory: config.dataDirectory, files: files)
         return Broker(
             config: config, topics: topics, groups: groups, producerIds: producerIds, transactionState: transactionState,
-            logger: logger, clock: clock
+            logger: logger, metrics: metrics, clock: clock
         )
     }
 

@@ -43,6 +43,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var atLimit: Bool { inFlight >= maxInFlight || inFlightBytes >= maxInFlightBytes }
 
     func channelActive(context: ChannelHandlerContext) {
+        broker.metrics.connectionOpened()
         peer = context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         logger[metadataKey: "peer"] = "\(peer)"
         context.fireChannelActive()
@@ -62,15 +63,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
         nextSequence += 1
         let size = frame.readableBytes
         inFlightBytes += size
+        broker.metrics.inFlightBytesChanged(by: size)
+        let stamp = RequestStamp(key: request.apiKey, version: request.apiVersion, size: size)
         if awaitingOrder == 0 {
             let eventLoop = context.eventLoop
             let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
             let handled = broker.handleInPlace(request, peer: peer) { outcome in
                 if eventLoop.inEventLoop {
-                    loopBound.value.handler.complete(sequence, outcome, size: size, context: loopBound.value.context)
+                    loopBound.value.handler.complete(sequence, outcome, stamp: stamp, context: loopBound.value.context)
                 } else {
                     eventLoop.execute {
-                        loopBound.value.handler.complete(sequence, outcome, size: size, context: loopBound.value.context)
+                        loopBound.value.handler.complete(sequence, outcome, stamp: stamp, context: loopBound.value.context)
                     }
                 }
             }
@@ -85,7 +88,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         } else {
             step = .prepared(broker.prepare(request, peer: peer))
         }
-        pipeline?.yield(Queued(sequence: sequence, step: step, size: size))
+        pipeline?.yield(Queued(sequence: sequence, step: step, stamp: stamp))
     }
 
     /// A request waiting for its turn in this connection's ordered pipeline; a Produce is
@@ -98,7 +101,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
         var sequence: Int
         var step: Step
-        var size: Int
+        var stamp: RequestStamp
     }
 
     private var pipeline: AsyncStream<Queued>.Continuation?
@@ -115,7 +118,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             for await queued in stream {
                 let finish: @Sendable (RequestOutcome) -> Void = { outcome in
                     eventLoop.execute {
-                        loopBound.value.handler.complete(queued.sequence, outcome, size: queued.size, context: loopBound.value.context)
+                        loopBound.value.handler.complete(queued.sequence, outcome, stamp: queued.stamp, context: loopBound.value.context)
                     }
                 }
                 let prepared: Broker.Prepared
@@ -141,12 +144,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        broker.metrics.connectionClosed()
         pipeline?.finish()
         context.fireChannelInactive()
     }
 
-    private func complete(_ sequence: Int, _ outcome: RequestOutcome, size: Int, context: ChannelHandlerContext) {
-        inFlightBytes -= size
+    private func complete(_ sequence: Int, _ outcome: RequestOutcome, stamp: RequestStamp, context: ChannelHandlerContext) {
+        inFlightBytes -= stamp.size
+        broker.metrics.inFlightBytesChanged(by: -stamp.size)
+        broker.metrics.requestCompleted(stamp.key, version: stamp.version, nanoseconds: ProcessStats.monotonicNanos() - stamp.startedNanos)
         guard !closing else { return }
         completed[sequence] = outcome
         var wrote = false
@@ -189,5 +195,21 @@ final class ConnectionHandler: ChannelDuplexHandler {
         closing = true
         logger.warning("closing connection", metadata: ["reason": "\(reason)"])
         context.close(promise: nil)
+    }
+}
+
+/// What the connection remembers of a request until it completes: for the metrics (API,
+/// version, arrival time) and for the in-flight byte limit (frame size).
+struct RequestStamp: Sendable {
+    let key: ApiKey
+    let version: Int16
+    let size: Int
+    let startedNanos: Int64
+
+    init(key: ApiKey, version: Int16, size: Int) {
+        self.key = key
+        self.version = version
+        self.size = size
+        startedNanos = ProcessStats.monotonicNanos()
     }
 }

@@ -11,7 +11,7 @@ struct Route: Sendable {
     init<Handler: ApiHandler>(_ type: Handler.Type, _ make: @escaping @Sendable (Broker) -> Handler) {
         versions = Handler.versions
         accepted = Handler.accepted
-        run = { broker, framed, context in await make(broker).run(framed, context: context) }
+        run = { broker, framed, context in await make(broker).run(framed, broker: broker, context: context) }
     }
 }
 

@@ -1,4 +1,4 @@
-public import KafkaProtocol
+import KafkaProtocol
 
 /// One log directory on one broker: its path, the volume's total and usable bytes (-1 when
 /// the broker does not say, before DescribeLogDirs v4) and the size of each partition in it.

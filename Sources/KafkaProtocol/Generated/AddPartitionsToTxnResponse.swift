@@ -69,6 +69,13 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in resultsByTransaction { element.forEachErrorCode(body) }
+        for element in resultsByTopicV3AndBelow { element.forEachErrorCode(body) }
+    }
 }
 
 extension AddPartitionsToTxnResponse {
@@ -114,6 +121,11 @@ extension AddPartitionsToTxnResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in topicResults { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `AddPartitionsToTxnTopicResult` element of `AddPartitionsToTxnResponse`.
@@ -150,6 +162,11 @@ extension AddPartitionsToTxnResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in resultsByPartition { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `AddPartitionsToTxnPartitionResult` element of `AddPartitionsToTxnResponse`.
@@ -185,6 +202,11 @@ extension AddPartitionsToTxnResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(partitionErrorCode)
         }
     }
 }

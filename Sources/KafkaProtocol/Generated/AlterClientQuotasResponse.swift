@@ -45,6 +45,11 @@ public struct AlterClientQuotasResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in entries { element.forEachErrorCode(body) }
+    }
 }
 
 extension AlterClientQuotasResponse {
@@ -88,6 +93,12 @@ extension AlterClientQuotasResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in entity { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `EntityData` element of `AlterClientQuotasResponse`.
@@ -123,6 +134,10 @@ extension AlterClientQuotasResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -57,6 +57,12 @@ public struct AlterPartitionReassignmentsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in responses { element.forEachErrorCode(body) }
+    }
 }
 
 extension AlterPartitionReassignmentsResponse {
@@ -93,6 +99,11 @@ extension AlterPartitionReassignmentsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -135,6 +146,11 @@ extension AlterPartitionReassignmentsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

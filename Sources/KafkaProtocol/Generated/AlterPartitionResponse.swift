@@ -50,6 +50,12 @@ public struct AlterPartitionResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in topics { element.forEachErrorCode(body) }
+    }
 }
 
 extension AlterPartitionResponse {
@@ -99,6 +105,11 @@ extension AlterPartitionResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -169,6 +180,11 @@ extension AlterPartitionResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

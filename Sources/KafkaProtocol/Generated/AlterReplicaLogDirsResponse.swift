@@ -45,6 +45,11 @@ public struct AlterReplicaLogDirsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in results { element.forEachErrorCode(body) }
+    }
 }
 
 extension AlterReplicaLogDirsResponse {
@@ -82,6 +87,11 @@ extension AlterReplicaLogDirsResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `AlterReplicaLogDirPartitionResult` element of `AlterReplicaLogDirsResponse`.
@@ -117,6 +127,11 @@ extension AlterReplicaLogDirsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

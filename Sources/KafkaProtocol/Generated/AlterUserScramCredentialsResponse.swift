@@ -45,6 +45,11 @@ public struct AlterUserScramCredentialsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in results { element.forEachErrorCode(body) }
+    }
 }
 
 extension AlterUserScramCredentialsResponse {
@@ -87,6 +92,11 @@ extension AlterUserScramCredentialsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

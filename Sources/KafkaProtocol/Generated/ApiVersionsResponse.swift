@@ -105,6 +105,14 @@ public struct ApiVersionsResponse: KafkaResponseMessage {
             }
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in apiKeys { element.forEachErrorCode(body) }
+        for element in supportedFeatures { element.forEachErrorCode(body) }
+        for element in finalizedFeatures { element.forEachErrorCode(body) }
+    }
 }
 
 extension ApiVersionsResponse {
@@ -147,6 +155,10 @@ extension ApiVersionsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 
@@ -202,6 +214,10 @@ extension ApiVersionsResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
+        }
     }
 
     /// A `FinalizedFeatureKey` element of `ApiVersionsResponse`.
@@ -255,6 +271,10 @@ extension ApiVersionsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -50,6 +50,12 @@ public struct AssignReplicasToDirsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in directories { element.forEachErrorCode(body) }
+    }
 }
 
 extension AssignReplicasToDirsResponse {
@@ -86,6 +92,11 @@ extension AssignReplicasToDirsResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in topics { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `TopicData` element of `AssignReplicasToDirsResponse`.
@@ -120,6 +131,11 @@ extension AssignReplicasToDirsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -156,6 +172,11 @@ extension AssignReplicasToDirsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

@@ -45,6 +45,11 @@ public struct ConsumerGroupDescribeResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in groups { element.forEachErrorCode(body) }
+    }
 }
 
 extension ConsumerGroupDescribeResponse {
@@ -123,6 +128,12 @@ extension ConsumerGroupDescribeResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in members { element.forEachErrorCode(body) }
         }
     }
 
@@ -208,6 +219,12 @@ extension ConsumerGroupDescribeResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            assignment.forEachErrorCode(body)
+            targetAssignment.forEachErrorCode(body)
+        }
     }
 
     /// A `Assignment` element of `ConsumerGroupDescribeResponse`.
@@ -237,6 +254,11 @@ extension ConsumerGroupDescribeResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in topicPartitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -279,6 +301,10 @@ extension ConsumerGroupDescribeResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -45,6 +45,12 @@ public struct ControlledShutdownResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in remainingPartitions { element.forEachErrorCode(body) }
+    }
 }
 
 extension ControlledShutdownResponse {
@@ -81,6 +87,10 @@ extension ControlledShutdownResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

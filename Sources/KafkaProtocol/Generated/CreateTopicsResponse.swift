@@ -49,6 +49,11 @@ public struct CreateTopicsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in topics { element.forEachErrorCode(body) }
+    }
 }
 
 extension CreateTopicsResponse {
@@ -156,6 +161,13 @@ extension CreateTopicsResponse {
                 }
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            body(topicConfigErrorCode)
+            for element in configs ?? [] { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `CreatableTopicConfigs` element of `CreateTopicsResponse`.
@@ -229,6 +241,10 @@ extension CreateTopicsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -45,6 +45,11 @@ public struct DeleteAclsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in filterResults { element.forEachErrorCode(body) }
+    }
 }
 
 extension DeleteAclsResponse {
@@ -87,6 +92,12 @@ extension DeleteAclsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in matchingAcls { element.forEachErrorCode(body) }
         }
     }
 
@@ -169,6 +180,11 @@ extension DeleteAclsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

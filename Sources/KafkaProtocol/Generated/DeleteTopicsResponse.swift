@@ -49,6 +49,11 @@ public struct DeleteTopicsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in responses { element.forEachErrorCode(body) }
+    }
 }
 
 extension DeleteTopicsResponse {
@@ -105,6 +110,11 @@ extension DeleteTopicsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

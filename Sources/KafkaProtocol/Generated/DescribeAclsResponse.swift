@@ -57,6 +57,12 @@ public struct DescribeAclsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in resources { element.forEachErrorCode(body) }
+    }
 }
 
 extension DescribeAclsResponse {
@@ -110,6 +116,11 @@ extension DescribeAclsResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in acls { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `AclDescription` element of `DescribeAclsResponse`.
@@ -157,6 +168,10 @@ extension DescribeAclsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -57,6 +57,12 @@ public struct DescribeClientQuotasResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in entries ?? [] { element.forEachErrorCode(body) }
+    }
 }
 
 extension DescribeClientQuotasResponse {
@@ -94,6 +100,12 @@ extension DescribeClientQuotasResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in entity { element.forEachErrorCode(body) }
+            for element in values { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `EntityData` element of `DescribeClientQuotasResponse`.
@@ -130,6 +142,10 @@ extension DescribeClientQuotasResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
+        }
     }
 
     /// A `ValueData` element of `DescribeClientQuotasResponse`.
@@ -165,6 +181,10 @@ extension DescribeClientQuotasResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -85,6 +85,12 @@ public struct DescribeClusterResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in brokers { element.forEachErrorCode(body) }
+    }
 }
 
 extension DescribeClusterResponse {
@@ -133,6 +139,10 @@ extension DescribeClusterResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -45,6 +45,11 @@ public struct DescribeConfigsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in results { element.forEachErrorCode(body) }
+    }
 }
 
 extension DescribeConfigsResponse {
@@ -99,6 +104,12 @@ extension DescribeConfigsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in configs { element.forEachErrorCode(body) }
         }
     }
 
@@ -198,6 +209,11 @@ extension DescribeConfigsResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in synonyms { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `DescribeConfigsSynonym` element of `DescribeConfigsResponse`.
@@ -251,6 +267,10 @@ extension DescribeConfigsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

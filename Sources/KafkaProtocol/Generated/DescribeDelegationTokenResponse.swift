@@ -51,6 +51,12 @@ public struct DescribeDelegationTokenResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in tokens { element.forEachErrorCode(body) }
+    }
 }
 
 extension DescribeDelegationTokenResponse {
@@ -144,6 +150,11 @@ extension DescribeDelegationTokenResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in renewers { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `DescribedDelegationTokenRenewer` element of `DescribeDelegationTokenResponse`.
@@ -179,6 +190,10 @@ extension DescribeDelegationTokenResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

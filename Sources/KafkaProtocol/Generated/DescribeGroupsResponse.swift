@@ -49,6 +49,11 @@ public struct DescribeGroupsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in groups { element.forEachErrorCode(body) }
+    }
 }
 
 extension DescribeGroupsResponse {
@@ -120,6 +125,12 @@ extension DescribeGroupsResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in members { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `DescribedGroupMember` element of `DescribeGroupsResponse`.
@@ -183,6 +194,10 @@ extension DescribeGroupsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -55,6 +55,12 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in results { element.forEachErrorCode(body) }
+    }
 }
 
 extension DescribeLogDirsResponse {
@@ -118,6 +124,12 @@ extension DescribeLogDirsResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in topics { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `DescribeLogDirsTopic` element of `DescribeLogDirsResponse`.
@@ -152,6 +164,11 @@ extension DescribeLogDirsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -200,6 +217,10 @@ extension DescribeLogDirsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -63,6 +63,13 @@ public struct DescribeQuorumResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in topics { element.forEachErrorCode(body) }
+        for element in nodes { element.forEachErrorCode(body) }
+    }
 }
 
 extension DescribeQuorumResponse {
@@ -98,6 +105,11 @@ extension DescribeQuorumResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -171,6 +183,13 @@ extension DescribeQuorumResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in currentVoters { element.forEachErrorCode(body) }
+            for element in observers { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `ReplicaState` element of `DescribeQuorumResponse`.
@@ -235,6 +254,10 @@ extension DescribeQuorumResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
+        }
     }
 
     /// A `Node` element of `DescribeQuorumResponse`.
@@ -278,6 +301,11 @@ extension DescribeQuorumResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in listeners { element.forEachErrorCode(body) }
         }
     }
 
@@ -332,6 +360,10 @@ extension DescribeQuorumResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -51,6 +51,12 @@ public struct DescribeTopicPartitionsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in topics { element.forEachErrorCode(body) }
+        nextCursor?.forEachErrorCode(body)
+    }
 }
 
 extension DescribeTopicPartitionsResponse {
@@ -111,6 +117,12 @@ extension DescribeTopicPartitionsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -190,6 +202,11 @@ extension DescribeTopicPartitionsResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+        }
     }
 
     /// A `Cursor` element of `DescribeTopicPartitionsResponse`.
@@ -225,6 +242,10 @@ extension DescribeTopicPartitionsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

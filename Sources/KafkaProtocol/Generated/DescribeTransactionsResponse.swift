@@ -44,6 +44,11 @@ public struct DescribeTransactionsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in transactionStates { element.forEachErrorCode(body) }
+    }
 }
 
 extension DescribeTransactionsResponse {
@@ -110,6 +115,12 @@ extension DescribeTransactionsResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in topics { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `TopicData` element of `DescribeTransactionsResponse`.
@@ -143,6 +154,10 @@ extension DescribeTransactionsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

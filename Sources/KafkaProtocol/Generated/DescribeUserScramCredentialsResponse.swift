@@ -57,6 +57,12 @@ public struct DescribeUserScramCredentialsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in results { element.forEachErrorCode(body) }
+    }
 }
 
 extension DescribeUserScramCredentialsResponse {
@@ -106,6 +112,12 @@ extension DescribeUserScramCredentialsResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in credentialInfos { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `CredentialInfo` element of `DescribeUserScramCredentialsResponse`.
@@ -141,6 +153,10 @@ extension DescribeUserScramCredentialsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

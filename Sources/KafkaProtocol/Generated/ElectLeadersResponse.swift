@@ -55,6 +55,12 @@ public struct ElectLeadersResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in replicaElectionResults { element.forEachErrorCode(body) }
+    }
 }
 
 extension ElectLeadersResponse {
@@ -91,6 +97,11 @@ extension ElectLeadersResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitionResult { element.forEachErrorCode(body) }
         }
     }
 
@@ -133,6 +144,11 @@ extension ElectLeadersResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

@@ -64,6 +64,13 @@ public struct EndQuorumEpochResponse: KafkaResponseMessage {
             }
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in topics { element.forEachErrorCode(body) }
+        for element in nodeEndpoints { element.forEachErrorCode(body) }
+    }
 }
 
 extension EndQuorumEpochResponse {
@@ -99,6 +106,11 @@ extension EndQuorumEpochResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -146,6 +158,11 @@ extension EndQuorumEpochResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 
@@ -200,6 +217,10 @@ extension EndQuorumEpochResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

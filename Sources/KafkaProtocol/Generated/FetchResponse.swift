@@ -89,6 +89,13 @@ public struct FetchResponse: KafkaResponseMessage {
             }
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in responses { element.forEachErrorCode(body) }
+        for element in nodeEndpoints { element.forEachErrorCode(body) }
+    }
 }
 
 extension FetchResponse {
@@ -139,6 +146,11 @@ extension FetchResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -267,6 +279,15 @@ extension FetchResponse {
                 }
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            divergingEpoch.forEachErrorCode(body)
+            currentLeader.forEachErrorCode(body)
+            snapshotId.forEachErrorCode(body)
+            for element in abortedTransactions ?? [] { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `EpochEndOffset` element of `FetchResponse`.
@@ -308,6 +329,10 @@ extension FetchResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 
@@ -353,6 +378,10 @@ extension FetchResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
+        }
     }
 
     /// A `SnapshotId` element of `FetchResponse`.
@@ -386,6 +415,10 @@ extension FetchResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 
@@ -430,6 +463,10 @@ extension FetchResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 
@@ -494,6 +531,10 @@ extension FetchResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -71,6 +71,13 @@ public struct FetchSnapshotResponse: KafkaResponseMessage {
             }
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in topics { element.forEachErrorCode(body) }
+        for element in nodeEndpoints { element.forEachErrorCode(body) }
+    }
 }
 
 extension FetchSnapshotResponse {
@@ -107,6 +114,11 @@ extension FetchSnapshotResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -187,6 +199,13 @@ extension FetchSnapshotResponse {
                 }
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            snapshotId.forEachErrorCode(body)
+            currentLeader.forEachErrorCode(body)
+        }
     }
 
     /// A `SnapshotId` element of `FetchSnapshotResponse`.
@@ -220,6 +239,10 @@ extension FetchSnapshotResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 
@@ -256,6 +279,10 @@ extension FetchSnapshotResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 
@@ -310,6 +337,10 @@ extension FetchSnapshotResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -103,6 +103,12 @@ public struct FindCoordinatorResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in coordinators { element.forEachErrorCode(body) }
+    }
 }
 
 extension FindCoordinatorResponse {
@@ -187,6 +193,11 @@ extension FindCoordinatorResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

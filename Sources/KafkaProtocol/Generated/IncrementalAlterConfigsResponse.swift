@@ -45,6 +45,11 @@ public struct IncrementalAlterConfigsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in responses { element.forEachErrorCode(body) }
+    }
 }
 
 extension IncrementalAlterConfigsResponse {
@@ -93,6 +98,11 @@ extension IncrementalAlterConfigsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

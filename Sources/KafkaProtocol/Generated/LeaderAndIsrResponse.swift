@@ -59,6 +59,13 @@ public struct LeaderAndIsrResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in partitionErrors { element.forEachErrorCode(body) }
+        for element in topics { element.forEachErrorCode(body) }
+    }
 }
 
 extension LeaderAndIsrResponse {
@@ -106,6 +113,11 @@ extension LeaderAndIsrResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+        }
     }
 
     /// A `LeaderAndIsrTopicError` element of `LeaderAndIsrResponse`.
@@ -149,6 +161,11 @@ extension LeaderAndIsrResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitionErrors { element.forEachErrorCode(body) }
         }
     }
 }

@@ -51,6 +51,12 @@ public struct ListClientMetricsResourcesResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in clientMetricsResources { element.forEachErrorCode(body) }
+    }
 }
 
 extension ListClientMetricsResourcesResponse {
@@ -81,6 +87,10 @@ extension ListClientMetricsResourcesResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -55,6 +55,12 @@ public struct ListTransactionsResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in transactionStates { element.forEachErrorCode(body) }
+    }
 }
 
 extension ListTransactionsResponse {
@@ -95,6 +101,10 @@ extension ListTransactionsResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

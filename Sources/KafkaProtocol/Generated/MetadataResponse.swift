@@ -85,6 +85,12 @@ public struct MetadataResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in brokers { element.forEachErrorCode(body) }
+        for element in topics { element.forEachErrorCode(body) }
+    }
 }
 
 extension MetadataResponse {
@@ -137,6 +143,10 @@ extension MetadataResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 
@@ -209,6 +219,12 @@ extension MetadataResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -283,6 +299,11 @@ extension MetadataResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

@@ -49,6 +49,11 @@ public struct OffsetCommitResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in topics { element.forEachErrorCode(body) }
+    }
 }
 
 extension OffsetCommitResponse {
@@ -86,6 +91,11 @@ extension OffsetCommitResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `OffsetCommitResponsePartition` element of `OffsetCommitResponse`.
@@ -121,6 +131,11 @@ extension OffsetCommitResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

@@ -45,6 +45,12 @@ public struct OffsetDeleteResponse: KafkaResponseMessage {
         writer.writeInteger(self.throttleTimeMs)
         writer.writeKafkaArray(self.topics, compact: flexible) { w0, e0 in e0.write(to: &w0, version: version) }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in topics { element.forEachErrorCode(body) }
+    }
 }
 
 extension OffsetDeleteResponse {
@@ -76,6 +82,11 @@ extension OffsetDeleteResponse {
             writer.writeKafkaString(self.name, compact: flexible)
             writer.writeKafkaArray(self.partitions, compact: flexible) { w0, e0 in e0.write(to: &w0, version: version) }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `OffsetDeleteResponsePartition` element of `OffsetDeleteResponse`.
@@ -103,6 +114,11 @@ extension OffsetDeleteResponse {
         public func write(to writer: inout KafkaWriter, version: Int16) {
             writer.writeInteger(self.partitionIndex)
             writer.writeInteger(self.errorCode)
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

@@ -73,6 +73,13 @@ public struct OffsetFetchResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in topics { element.forEachErrorCode(body) }
+        body(errorCode)
+        for element in groups { element.forEachErrorCode(body) }
+    }
 }
 
 extension OffsetFetchResponse {
@@ -117,6 +124,11 @@ extension OffsetFetchResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -192,6 +204,11 @@ extension OffsetFetchResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+        }
     }
 
     /// A `OffsetFetchResponseGroup` element of `OffsetFetchResponse`.
@@ -246,6 +263,12 @@ extension OffsetFetchResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in topics { element.forEachErrorCode(body) }
+            body(errorCode)
+        }
     }
 
     /// A `OffsetFetchResponseTopics` element of `OffsetFetchResponse`.
@@ -289,6 +312,11 @@ extension OffsetFetchResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -363,6 +391,11 @@ extension OffsetFetchResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

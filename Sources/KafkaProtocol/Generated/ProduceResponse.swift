@@ -69,6 +69,12 @@ public struct ProduceResponse: KafkaResponseMessage {
             }
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in responses { element.forEachErrorCode(body) }
+        for element in nodeEndpoints { element.forEachErrorCode(body) }
+    }
 }
 
 extension ProduceResponse {
@@ -105,6 +111,11 @@ extension ProduceResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitionResponses { element.forEachErrorCode(body) }
         }
     }
 
@@ -207,6 +218,13 @@ extension ProduceResponse {
                 }
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in recordErrors { element.forEachErrorCode(body) }
+            currentLeader.forEachErrorCode(body)
+        }
     }
 
     /// A `BatchIndexAndErrorMessage` element of `ProduceResponse`.
@@ -251,6 +269,10 @@ extension ProduceResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
+        }
     }
 
     /// A `LeaderIdAndEpoch` element of `ProduceResponse`.
@@ -294,6 +316,10 @@ extension ProduceResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 
@@ -358,6 +384,10 @@ extension ProduceResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -39,4 +39,9 @@ public struct SaslHandshakeResponse: KafkaResponseMessage {
         writer.writeInteger(self.errorCode)
         writer.writeKafkaArray(self.mechanisms, compact: flexible) { w0, e0 in w0.writeKafkaString(e0, compact: flexible) }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+    }
 }

@@ -45,6 +45,11 @@ public struct ShareGroupDescribeResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in groups { element.forEachErrorCode(body) }
+    }
 }
 
 extension ShareGroupDescribeResponse {
@@ -124,6 +129,12 @@ extension ShareGroupDescribeResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+            for element in members { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `Member` element of `ShareGroupDescribeResponse`.
@@ -190,6 +201,11 @@ extension ShareGroupDescribeResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            assignment.forEachErrorCode(body)
+        }
     }
 
     /// A `Assignment` element of `ShareGroupDescribeResponse`.
@@ -219,6 +235,11 @@ extension ShareGroupDescribeResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in topicPartitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -261,6 +282,10 @@ extension ShareGroupDescribeResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

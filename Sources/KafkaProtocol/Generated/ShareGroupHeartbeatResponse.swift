@@ -75,6 +75,12 @@ public struct ShareGroupHeartbeatResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        assignment?.forEachErrorCode(body)
+    }
 }
 
 extension ShareGroupHeartbeatResponse {
@@ -105,6 +111,11 @@ extension ShareGroupHeartbeatResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in topicPartitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -141,6 +152,10 @@ extension ShareGroupHeartbeatResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

@@ -45,6 +45,12 @@ public struct StopReplicaResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in partitionErrors { element.forEachErrorCode(body) }
+    }
 }
 
 extension StopReplicaResponse {
@@ -87,6 +93,11 @@ extension StopReplicaResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

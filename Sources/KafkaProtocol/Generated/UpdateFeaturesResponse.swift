@@ -61,6 +61,12 @@ public struct UpdateFeaturesResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in results { element.forEachErrorCode(body) }
+    }
 }
 
 extension UpdateFeaturesResponse {
@@ -103,6 +109,11 @@ extension UpdateFeaturesResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

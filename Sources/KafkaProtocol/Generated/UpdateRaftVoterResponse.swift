@@ -64,6 +64,12 @@ public struct UpdateRaftVoterResponse: KafkaResponseMessage {
             }
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        currentLeader.forEachErrorCode(body)
+    }
 }
 
 extension UpdateRaftVoterResponse {
@@ -112,6 +118,10 @@ extension UpdateRaftVoterResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

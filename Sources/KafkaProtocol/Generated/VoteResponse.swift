@@ -64,6 +64,13 @@ public struct VoteResponse: KafkaResponseMessage {
             }
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(errorCode)
+        for element in topics { element.forEachErrorCode(body) }
+        for element in nodeEndpoints { element.forEachErrorCode(body) }
+    }
 }
 
 extension VoteResponse {
@@ -99,6 +106,11 @@ extension VoteResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
         }
     }
 
@@ -153,6 +165,11 @@ extension VoteResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
+        }
     }
 
     /// A `NodeEndpoint` element of `VoteResponse`.
@@ -206,6 +223,10 @@ extension VoteResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_: (Int16) -> Void) {
         }
     }
 }

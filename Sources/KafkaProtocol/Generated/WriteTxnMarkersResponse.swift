@@ -39,6 +39,11 @@ public struct WriteTxnMarkersResponse: KafkaResponseMessage {
             writer.writeUnsignedVarint(0)
         }
     }
+
+    /// Calls `body` with every error code in this value, nested ones included.
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for element in markers { element.forEachErrorCode(body) }
+    }
 }
 
 extension WriteTxnMarkersResponse {
@@ -76,6 +81,11 @@ extension WriteTxnMarkersResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in topics { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `WritableTxnMarkerTopicResult` element of `WriteTxnMarkersResponse`.
@@ -112,6 +122,11 @@ extension WriteTxnMarkersResponse {
                 writer.writeUnsignedVarint(0)
             }
         }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for element in partitions { element.forEachErrorCode(body) }
+        }
     }
 
     /// A `WritableTxnMarkerPartitionResult` element of `WriteTxnMarkersResponse`.
@@ -147,6 +162,11 @@ extension WriteTxnMarkersResponse {
             if flexible {
                 writer.writeUnsignedVarint(0)
             }
+        }
+
+        /// Calls `body` with every error code in this value, nested ones included.
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(errorCode)
         }
     }
 }

@@ -47,4 +47,7 @@ public protocol KafkaRequestMessage: KafkaMessage {
 /// The response body of an API key; always encoded in its request's version.
 public protocol KafkaResponseMessage: KafkaMessage {
     static var apiKey: ApiKey { get }
+    /// Calls `body` with every error code the response carries (fields named `ErrorCode`
+    /// or ending in it, nested ones included), zero or not.
+    func forEachErrorCode(_ body: (Int16) -> Void)
 }

@@ -145,3 +145,21 @@ public struct RecordBatch: Hashable, Sendable {
         buffer.setInteger(computeCRC(), at: start + 17, endianness: .big)
     }
 }
+
+extension RecordBatch {
+    /// The records counted in the headers of the whole batches at the front of `records`
+    /// (a Fetch response's field, which may end in a partial batch): the sum of each
+    /// batch's recordsCount, control batches included. Reads headers only.
+    public static func recordCount(in records: ByteBuffer) -> Int {
+        var position = records.readerIndex
+        let end = records.writerIndex
+        var count = 0
+        while end - position >= headerSize,
+              let length = records.getInteger(at: position + 8, endianness: .big, as: Int32.self),
+              length >= Int32(headerSize - logOverhead), end - position >= Int(length) + logOverhead {
+            count += Int(records.getInteger(at: position + 57, endianness: .big, as: Int32.self) ?? 0)
+            position += Int(length) + logOverhead
+        }
+        return count
+    }
+}

@@ -1,0 +1,92 @@
+import CreekStorage
+import KafkaProtocol
+import NIOCore
+import NIOHTTP1
+
+/// The JSON API under `/api/` that the console uses and scripts may use:
+///
+///     GET    /api/cluster                      version, uptime, disk, totals, counts
+///     GET    /api/topics                       topics with partitions, size, records, retention, rates
+///     GET    /api/topics/NAME                  partitions (offsets, size, segments), configs
+///     GET    /api/topics/NAME/messages         ?partition=&offset=|timestamp=&limit=&key=
+///     GET    /api/groups                       groups with state, members, lag
+///     GET    /api/groups/ID                    members and assignments, offsets and lag
+///     GET    /api/history                      throughput and lag samples (2 s apart)
+///     POST   /api/topics                       {"name", "partitions", "configs"}   (--http-admin)
+///     DELETE /api/topics/NAME                                                        (--http-admin)
+///     POST   /api/groups/ID/reset-offsets      {"topic", "to": "earliest"|"latest"|OFFSET} (--http-admin)
+struct ConsoleAPI: Sendable {
+    let broker: Broker
+    let history: ThroughputHistory
+
+    init(broker: Broker) {
+        self.broker = broker
+        history = ThroughputHistory()
+    }
+
+    func respond(to request: AdminRequest) async -> HTTPReply {
+        let path = Array(request.segments.dropFirst())
+        let reading = request.method == .GET || request.method == .HEAD
+        if !reading && !broker.config.http.actionsEnabled {
+            return .error(.forbidden, "the console is read-only; start creek serve with --http-admin to allow changes")
+        }
+        switch (request.method, path.count, path.first) {
+        case (.GET, 1, "cluster"): return .json(await cluster())
+        case (.GET, 1, "topics"): return .json(await topics())
+        case (.GET, 2, "topics"): return await topic(named: path[1]).map { .json($0) } ?? unknownTopic(path[1])
+        case (.GET, 3, "topics") where path[2] == "messages": return await messages(topic: path[1], query: request.query)
+        case (.GET, 1, "groups"): return .json(await groups())
+        case (.GET, 2, "groups"): return await group(path[1]).map { .json($0) } ?? .error(.notFound, "no group \(path[1])")
+        case (.GET, 1, "history"): return .json(history.samples())
+        case (.POST, 1, "topics"): return await createTopic(request.body)
+        case (.DELETE, 2, "topics"): return await deleteTopic(path[1])
+        case (.POST, 3, "groups") where path[2] == "reset-offsets": return await resetOffsets(group: path[1], request.body)
+        default: return .error(reading ? .notFound : .methodNotAllowed, "\(request.method) \(request.path) is not part of the API")
+        }
+    }
+
+    func unknownTopic(_ name: String) -> HTTPReply { .error(.notFound, "no topic \(name)") }
+
+    // MARK: - Cluster
+
+    struct Cluster: Encodable {
+        var clusterId: String
+        var nodeId: Int32
+        var version: String
+        var kafkaListener: String
+        var uptimeSeconds: Double
+        var dataDirectory: String
+        var diskTotalBytes: Int64?
+        var diskUsableBytes: Int64?
+        var topics: Int
+        var partitions: Int
+        var groups: Int
+        var sizeBytes: Int64
+        var recordsIn: Int64
+        var recordsOut: Int64
+        var bytesIn: Int64
+        var bytesOut: Int64
+        var readOnly: Bool
+    }
+
+    private func cluster() async -> Cluster {
+        let space = VolumeSpace.of(path: broker.config.dataDirectory)
+        let totals = broker.metrics.totals()
+        var size: Int64 = 0
+        var partitions = 0
+        for topic in broker.topics.allTopics() {
+            for partition in topic.partitions { size += Int64(await partition.sizeInBytes) }
+            partitions += topic.partitions.count
+        }
+        let node = broker.node
+        return Cluster(
+            clusterId: broker.topics.clusterId, nodeId: node.id, version: CreekVersion.current, kafkaListener: "\(node.host):\(node.port)",
+            uptimeSeconds: broker.uptimeSeconds, dataDirectory: VolumeSpace.absolutePath(broker.config.dataDirectory),
+            diskTotalBytes: space?.total, diskUsableBytes: space?.usable, topics: broker.topics.allTopics().count, partitions: partitions,
+            groups: await broker.groups.allGroups().count, sizeBytes: size,
+            recordsIn: totals.values.reduce(0) { $0 + $1.recordsIn }, recordsOut: totals.values.reduce(0) { $0 + $1.recordsOut },
+            bytesIn: totals.values.reduce(0) { $0 + $1.bytesIn }, bytesOut: totals.values.reduce(0) { $0 + $1.bytesOut },
+            readOnly: !broker.config.http.actionsEnabled
+        )
+    }
+}
