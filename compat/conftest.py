@@ -37,6 +37,7 @@ class Creek:
         self.binary = creek_binary()
         self.data_dir = data_dir
         self.port = free_port()
+        self.http_port = free_port()
         self.extra_args = list(extra_args)
         self.process = None
         self.log_path = data_dir.parent / f"creek-{self.port}.log"
@@ -45,12 +46,18 @@ class Creek:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def http(self) -> str:
+        """The admin HTTP listener's base URL (metrics, health, console)."""
+        return f"http://127.0.0.1:{self.http_port}"
+
     def start(self, extra_args=None, timeout=20.0):
         if extra_args is not None:
             self.extra_args = list(extra_args)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [self.binary, "serve", "--listen", self.bootstrap, "--data-dir", str(self.data_dir), *self.extra_args],
+            [self.binary, "serve", "--listen", self.bootstrap, "--data-dir", str(self.data_dir),
+             "--http", f"127.0.0.1:{self.http_port}", *self.extra_args],
             stdout=subprocess.PIPE, stderr=log)
         deadline = time.monotonic() + timeout
         line = self.process.stdout.readline().decode()

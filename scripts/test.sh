@@ -5,20 +5,21 @@
 #  2. the Swift unit tests;
 #  3. the examples package (Examples/): built, and its embedded-broker test run;
 #  4. the compatibility suite (compat/): real clients (kcat, confluent-kafka, kafka-python,
-#     aiokafka) against the real `creek` binary. Missing clients are installed first
-#     (apt-get for kcat, as root or through sudo; pip for the rest); if that fails, the
-#     run fails: a missing client is never a skip.
+#     aiokafka) and a real browser (chromium + chromedriver, driven by selenium, for the
+#     console) against the real `creek` binary. Missing clients are installed first
+#     (apt-get for kcat and chromium, as root or through sudo; pip for the rest); if that
+#     fails, the run fails: a missing client is never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 schemas=${KAFKA_SCHEMA_DIR:-../shared/kafka-protocol/message}
 
 echo "== test dependencies"
-if ! command -v kcat >/dev/null; then
+if ! command -v kcat >/dev/null || ! command -v chromedriver >/dev/null; then
     sudo_cmd=""
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-    $sudo_cmd apt-get update -q && $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat
+    $sudo_cmd apt-get update -q && $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat chromium chromium-driver
 fi
-if ! python3 -c "import pytest, confluent_kafka, kafka, aiokafka, snappy, lz4, zstandard" 2>/dev/null; then
+if ! python3 -c "import pytest, confluent_kafka, kafka, aiokafka, snappy, lz4, zstandard, selenium" 2>/dev/null; then
     python3 -m pip install --quiet -r compat/requirements.txt
 fi
 

@@ -136,4 +136,13 @@ struct AdminHTTPTests {
         let refused = await routes.respond(to: AdminRequest(method: .DELETE, path: "/api/topics/browse"))
         #expect(refused.status == .forbidden)
     }
+
+    @Test("docs/operations.md documents every metric")
+    func everyMetricIsDocumented() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        for metric in MetricName.all {
+            #expect(doc.contains("`\(metric.name)`"), "\(metric.name) is not in docs/operations.md")
+        }
+    }
 }
