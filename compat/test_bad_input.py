@@ -143,3 +143,24 @@ def test_bad_settings_stop_startup(tmp_path, args, message):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert message in result.stderr, result.stderr
+
+
+def test_apis_creek_does_not_serve_get_an_error_response_not_a_closed_connection(creek):
+    """UIs call optional admin APIs Creek does not advertise: those whose response has a
+    top-level error code are answered (ACLs: SECURITY_DISABLED, as Kafka without an
+    authorizer; the rest UNSUPPORTED_VERSION) and the connection stays usable."""
+    with connect(creek) as s:
+        # DescribeAcls v1: resource type filter ANY, name/pattern null, principal/host null,
+        # operation ANY, permission ANY.
+        body = struct.pack(">bhhbhhbb", 1, -1, -1, 3, -1, -1, 1, 1)
+        s.sendall(request(29, 1, 7, body))
+        frame = read_frame(s)
+        assert correlation(frame) == 7
+        throttle, code = struct.unpack(">ih", frame[4:10])
+        assert code == 54  # SECURITY_DISABLED
+        # DescribeClientQuotas v0: no components, strict false.
+        s.sendall(request(48, 0, 8, struct.pack(">ib", 0, 0)))
+        frame = read_frame(s)
+        assert correlation(frame) == 8 and struct.unpack(">h", frame[8:10])[0] == 35  # UNSUPPORTED_VERSION
+        s.sendall(metadata_v1_no_topics(9))
+        assert correlation(read_frame(s)) == 9

@@ -84,9 +84,28 @@ struct MessageEmitter {
         out += try emitEncoder(fields: fields, indent: i1)
         if message.kind == "response" {
             out += "\n" + emitErrorCodeVisitor(fields: fields, indent: i1)
+            if isTopLevel { out += "\n" + emitRejection(fields: fields, indent: i1) }
         }
         out += "\(indent)}\n"
         return out
+    }
+
+    /// `rejection(errorCode:message:)`: an empty response carrying only a top-level error
+    /// code (and message, where the schema has one); nil for responses without one.
+    private func emitRejection(fields: [FieldSpec], indent: String) -> String {
+        let i1 = indent + "    "
+        let hasCode = fields.contains { $0.name == "ErrorCode" && $0.type == .int16 }
+        let messageField = fields.first { $0.name == "ErrorMessage" && $0.type == .string }
+        var out = "\(indent)/// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.\n"
+        out += "\(indent)public static func rejection(errorCode: Int16, message: String?) -> Self? {\n"
+        if hasCode {
+            out += "\(i1)var value = Self()\n\(i1)value.errorCode = errorCode\n"
+            if let messageField { out += "\(i1)value.errorMessage = message\(messageField.isOptional ? "" : " ?? \"\"")\n" }
+            out += "\(i1)return value\n"
+        } else {
+            out += "\(i1)nil\n"
+        }
+        return out + "\(indent)}\n"
     }
 
     /// `forEachErrorCode`: every int16 field named `…ErrorCode`, then the nested structs.

@@ -135,7 +135,7 @@ public final class Broker: Sendable {
 
     private func route(_ framed: FramedRequest, context: RequestContext) async -> RequestOutcome {
         guard let route = Self.routes[framed.apiKey] else {
-            return .close("unsupported API \(framed.apiKey.name) (key \(framed.apiKey.rawValue))")
+            return rejectUnserved(framed) ?? .close("unsupported API \(framed.apiKey.name) (key \(framed.apiKey.rawValue))")
         }
         guard route.accepted.contains(framed.apiVersion) else {
             if framed.apiKey == .apiVersions {
@@ -144,6 +144,23 @@ public final class Broker: Sendable {
             return .close("unsupported version \(framed.apiVersion) of \(framed.apiKey.name) (serving \(route.versions))")
         }
         return await route.run(self, framed, context)
+    }
+
+    /// An API Creek does not serve (and does not advertise) still gets an answer when its
+    /// response has a top-level error code, so a UI's optional call fails cleanly instead of
+    /// losing the connection: SECURITY_DISABLED for the ACL APIs (as Kafka without an
+    /// authorizer), UNSUPPORTED_VERSION for the rest. Nil when the schema has no such code.
+    private func rejectUnserved(_ framed: FramedRequest) -> RequestOutcome? {
+        func reject<Response: KafkaResponseMessage>(_ type: Response.Type) -> RequestOutcome? {
+            guard Response.validVersions.contains(framed.apiVersion) else { return nil }
+            let acls: Set<ApiKey> = [.describeAcls, .createAcls, .deleteAcls]
+            let code: KafkaErrorCode = acls.contains(framed.apiKey) ? .securityDisabled : .unsupportedVersion
+            let message = acls.contains(framed.apiKey) ? "No authorizer is configured on this broker." : "Creek does not serve \(framed.apiKey.name)."
+            guard let response = Response.rejection(errorCode: code.rawValue, message: message) else { return nil }
+            logger.info("answered an API Creek does not serve", metadata: ["api": "\(framed.apiKey.name)", "version": "\(framed.apiVersion)", "error": "\(code.name)"])
+            return .respond(encode(response, for: framed))
+        }
+        return reject(framed.apiKey.responseType)
     }
 
     /// A response in the request's version, its error codes counted.

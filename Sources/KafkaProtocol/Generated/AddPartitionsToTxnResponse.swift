@@ -76,6 +76,13 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
         for element in resultsByTransaction { element.forEachErrorCode(body) }
         for element in resultsByTopicV3AndBelow { element.forEachErrorCode(body) }
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        var value = Self()
+        value.errorCode = errorCode
+        return value
+    }
 }
 
 extension AddPartitionsToTxnResponse {

@@ -113,6 +113,13 @@ public struct ApiVersionsResponse: KafkaResponseMessage {
         for element in supportedFeatures { element.forEachErrorCode(body) }
         for element in finalizedFeatures { element.forEachErrorCode(body) }
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        var value = Self()
+        value.errorCode = errorCode
+        return value
+    }
 }
 
 extension ApiVersionsResponse {

@@ -81,6 +81,14 @@ public struct ConsumerGroupHeartbeatResponse: KafkaResponseMessage {
         body(errorCode)
         assignment?.forEachErrorCode(body)
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        var value = Self()
+        value.errorCode = errorCode
+        value.errorMessage = message
+        return value
+    }
 }
 
 extension ConsumerGroupHeartbeatResponse {

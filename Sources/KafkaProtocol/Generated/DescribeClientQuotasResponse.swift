@@ -63,6 +63,14 @@ public struct DescribeClientQuotasResponse: KafkaResponseMessage {
         body(errorCode)
         for element in entries ?? [] { element.forEachErrorCode(body) }
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        var value = Self()
+        value.errorCode = errorCode
+        value.errorMessage = message
+        return value
+    }
 }
 
 extension DescribeClientQuotasResponse {

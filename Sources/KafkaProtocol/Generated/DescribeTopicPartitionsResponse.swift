@@ -57,6 +57,11 @@ public struct DescribeTopicPartitionsResponse: KafkaResponseMessage {
         for element in topics { element.forEachErrorCode(body) }
         nextCursor?.forEachErrorCode(body)
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        nil
+    }
 }
 
 extension DescribeTopicPartitionsResponse {

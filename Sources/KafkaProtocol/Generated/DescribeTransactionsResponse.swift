@@ -49,6 +49,11 @@ public struct DescribeTransactionsResponse: KafkaResponseMessage {
     public func forEachErrorCode(_ body: (Int16) -> Void) {
         for element in transactionStates { element.forEachErrorCode(body) }
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        nil
+    }
 }
 
 extension DescribeTransactionsResponse {

@@ -61,6 +61,13 @@ public struct ElectLeadersResponse: KafkaResponseMessage {
         body(errorCode)
         for element in replicaElectionResults { element.forEachErrorCode(body) }
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        var value = Self()
+        value.errorCode = errorCode
+        return value
+    }
 }
 
 extension ElectLeadersResponse {

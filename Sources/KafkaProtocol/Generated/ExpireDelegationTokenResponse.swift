@@ -56,4 +56,11 @@ public struct ExpireDelegationTokenResponse: KafkaResponseMessage {
     public func forEachErrorCode(_ body: (Int16) -> Void) {
         body(errorCode)
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        var value = Self()
+        value.errorCode = errorCode
+        return value
+    }
 }

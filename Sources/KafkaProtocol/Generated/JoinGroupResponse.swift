@@ -104,6 +104,13 @@ public struct JoinGroupResponse: KafkaResponseMessage {
         body(errorCode)
         for element in members { element.forEachErrorCode(body) }
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        var value = Self()
+        value.errorCode = errorCode
+        return value
+    }
 }
 
 extension JoinGroupResponse {

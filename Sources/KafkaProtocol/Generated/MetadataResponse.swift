@@ -91,6 +91,11 @@ public struct MetadataResponse: KafkaResponseMessage {
         for element in brokers { element.forEachErrorCode(body) }
         for element in topics { element.forEachErrorCode(body) }
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        nil
+    }
 }
 
 extension MetadataResponse {

@@ -51,6 +51,13 @@ public struct OffsetDeleteResponse: KafkaResponseMessage {
         body(errorCode)
         for element in topics { element.forEachErrorCode(body) }
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        var value = Self()
+        value.errorCode = errorCode
+        return value
+    }
 }
 
 extension OffsetDeleteResponse {

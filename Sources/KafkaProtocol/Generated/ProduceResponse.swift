@@ -75,6 +75,11 @@ public struct ProduceResponse: KafkaResponseMessage {
         for element in responses { element.forEachErrorCode(body) }
         for element in nodeEndpoints { element.forEachErrorCode(body) }
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        nil
+    }
 }
 
 extension ProduceResponse {

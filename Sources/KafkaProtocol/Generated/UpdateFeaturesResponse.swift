@@ -67,6 +67,14 @@ public struct UpdateFeaturesResponse: KafkaResponseMessage {
         body(errorCode)
         for element in results { element.forEachErrorCode(body) }
     }
+
+    /// An empty response whose top-level error code is `errorCode`, or nil when the schema has none.
+    public static func rejection(errorCode: Int16, message: String?) -> Self? {
+        var value = Self()
+        value.errorCode = errorCode
+        value.errorMessage = message
+        return value
+    }
 }
 
 extension UpdateFeaturesResponse {

@@ -50,4 +50,8 @@ public protocol KafkaResponseMessage: KafkaMessage {
     /// Calls `body` with every error code the response carries (fields named `ErrorCode`
     /// or ending in it, nested ones included), zero or not.
     func forEachErrorCode(_ body: (Int16) -> Void)
+    /// An empty response carrying only a top-level error code (and message, where the
+    /// schema has one), for answering an API the server does not serve; nil when the
+    /// response has no top-level error code.
+    static func rejection(errorCode: Int16, message: String?) -> Self?
 }
