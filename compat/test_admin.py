@@ -138,3 +138,50 @@ def test_kafka_python_describe_log_dirs(creek):
     usage = shutil.disk_usage(creek.data_dir)  # kafka-python 3 sends v4, which carries these
     assert log_dir["total_bytes"] == usage.total
     assert abs(log_dir["usable_bytes"] - usage.free) < 64 * 1024 * 1024
+
+
+def test_dynamic_broker_configs_change_defaults_and_survive_a_restart(creek):
+    """kafka-configs.sh --entity-type brokers --alter, through confluent-kafka: the dynamic
+    settings change the defaults of every topic without an override, at once and after a
+    restart; static settings are refused."""
+    a = admin(creek)
+    a.create_topics([NewTopic("plain", 1, 1), NewTopic("own", 1, 1, config={"retention.ms": "60000"})])["plain"].result(30)
+    broker = ConfigResource(ConfigResource.Type.BROKER, "1", incremental_configs=[
+        ConfigEntry("log.retention.ms", "3600000", incremental_operation=AlterConfigOpType.SET),
+        ConfigEntry("message.max.bytes", "2000", incremental_operation=AlterConfigOpType.SET)])
+    a.incremental_alter_configs([broker])[broker].result(30)
+
+    def topic_config(name, key):
+        resource = ConfigResource(ConfigResource.Type.TOPIC, name)
+        return a.describe_configs([resource])[resource].result(30)[key].value
+
+    assert topic_config("plain", "retention.ms") == "3600000"
+    assert topic_config("own", "retention.ms") == "60000"
+    assert topic_config("plain", "max.message.bytes") == "2000"
+    described = a.describe_configs([ConfigResource(ConfigResource.Type.BROKER, "1")])
+    entries = list(described.values())[0].result(30)
+    assert entries["log.retention.ms"].value == "3600000" and not entries["log.retention.ms"].is_read_only
+    assert entries["log.retention.ms"].source == 2  # DYNAMIC_BROKER_CONFIG
+    assert entries["num.partitions"].is_read_only
+
+    from confluent_kafka import Producer
+    errors = []
+    producer = Producer({"bootstrap.servers": creek.bootstrap, "message.send.max.retries": 0})
+    producer.produce("plain", value=b"x" * 5000, on_delivery=lambda err, msg: errors.append(err))
+    producer.flush(30)
+    assert errors and errors[0] is not None and errors[0].code() == KafkaError.MSG_SIZE_TOO_LARGE
+
+    static = ConfigResource(ConfigResource.Type.BROKER, "1", incremental_configs=[
+        ConfigEntry("num.partitions", "4", incremental_operation=AlterConfigOpType.SET)])
+    assert error_code(a.incremental_alter_configs([static])[static]) == KafkaError.INVALID_REQUEST
+    bad = ConfigResource(ConfigResource.Type.BROKER, "1", incremental_configs=[
+        ConfigEntry("log.retention.ms", "soon", incremental_operation=AlterConfigOpType.SET)])
+    assert error_code(a.incremental_alter_configs([bad])[bad]) == KafkaError.INVALID_CONFIG
+
+    creek.restart()
+    a = admin(creek)
+    assert topic_config("plain", "retention.ms") == "3600000"
+    reset = ConfigResource(ConfigResource.Type.BROKER, "1", incremental_configs=[
+        ConfigEntry("log.retention.ms", None, incremental_operation=AlterConfigOpType.DELETE)])
+    a.incremental_alter_configs([reset])[reset].result(30)
+    assert topic_config("plain", "retention.ms") == str(7 * 24 * 3600 * 1000)

@@ -34,6 +34,8 @@ public final class OffsetStore: Sendable {
         var liveRecords = 0
         /// Set after a failed journal write or fsync: no commit is accepted after it.
         var failure: StorageError?
+        /// Incremented by every change (commit, delete, expiry).
+        var changes = 0
     }
 
     private let path: String
@@ -61,6 +63,15 @@ public final class OffsetStore: Sendable {
     }
 
     // MARK: - Reading
+
+    /// Every group's committed offsets and the change count they reflect (a snapshot taken
+    /// under the lock, so the two agree).
+    public func snapshot() -> (groups: [String: Offsets], changes: Int) {
+        state.withLockedValue { ($0.groups, $0.changes) }
+    }
+
+    /// How many changes the store has seen since it opened; cheap to poll.
+    public var changeCount: Int { state.withLockedValue { $0.changes } }
 
     public func offsets(group: String) -> Offsets {
         state.withLockedValue { $0.groups[group] ?? [:] }
@@ -149,6 +160,7 @@ public final class OffsetStore: Sendable {
                 return .failure(error)
             }
             update(&state)
+            state.changes += 1
             return .success(())
         }
         try result.get()

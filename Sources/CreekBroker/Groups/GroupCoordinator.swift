@@ -154,13 +154,15 @@ public actor GroupCoordinator {
         public var protocolType: String
         public var protocolName: String
         public var members: [GroupMember]
+        public var generationId: Int32 = 0
+        public var leaderId: String?
     }
 
     public func describe(_ groupId: String) -> Description? {
         if let group = groups[groupId], group.phase != .dead {
             return Description(
                 groupId: groupId, phase: group.phase, protocolType: group.protocolType ?? group.members.first?.protocolType ?? "",
-                protocolName: group.protocolName ?? "", members: group.members
+                protocolName: group.protocolName ?? "", members: group.members, generationId: group.generationId, leaderId: group.leaderId
             )
         }
         if !offsets.offsets(group: groupId).isEmpty {

@@ -7,6 +7,7 @@ import NIOCore
 extension ConsoleAPI {
     struct TopicSummary: Encodable {
         var name: String
+        var isInternal: Bool
         var partitions: Int
         var sizeBytes: Int64
         var records: Int64
@@ -29,7 +30,7 @@ extension ConsoleAPI {
             let rates = history.rates(of: topic.name)
             let config = topic.logConfig
             summaries.append(TopicSummary(
-                name: topic.name, partitions: topic.partitions.count, sizeBytes: size, records: records,
+                name: topic.name, isInternal: topic.isInternal, partitions: topic.partitions.count, sizeBytes: size, records: records,
                 retentionMs: config.retentionMs, retentionBytes: config.retentionBytes,
                 cleanupPolicy: Self.policyName(config.cleanupPolicy), recordsInPerSecond: rates?.recordsIn, recordsOutPerSecond: rates?.recordsOut
             ))

@@ -74,15 +74,17 @@ struct ConsoleAPI: Sendable {
         let totals = broker.metrics.totals()
         var size: Int64 = 0
         var partitions = 0
-        for topic in broker.topics.allTopics() {
+        // Counts are of the users' topics; the size on disk is of everything.
+        let all = broker.topics.allTopics()
+        for topic in all {
             for partition in topic.partitions { size += Int64(await partition.sizeInBytes) }
-            partitions += topic.partitions.count
+            if !topic.isInternal { partitions += topic.partitions.count }
         }
         let node = broker.node
         return Cluster(
             clusterId: broker.topics.clusterId, nodeId: node.id, version: CreekVersion.current, kafkaListener: "\(node.host):\(node.port)",
             uptimeSeconds: broker.uptimeSeconds, dataDirectory: VolumeSpace.absolutePath(broker.config.dataDirectory),
-            diskTotalBytes: space?.total, diskUsableBytes: space?.usable, topics: broker.topics.allTopics().count, partitions: partitions,
+            diskTotalBytes: space?.total, diskUsableBytes: space?.usable, topics: all.filter { !$0.isInternal }.count, partitions: partitions,
             groups: await broker.groups.allGroups().count, sizeBytes: size,
             recordsIn: totals.values.reduce(0) { $0 + $1.recordsIn }, recordsOut: totals.values.reduce(0) { $0 + $1.recordsOut },
             bytesIn: totals.values.reduce(0) { $0 + $1.bytesIn }, bytesOut: totals.values.reduce(0) { $0 + $1.bytesOut },

@@ -77,9 +77,9 @@ extension ConsoleAssets {
     async function topics() {
       const list = await api("topics");
       const admin = cluster && !cluster.readOnly;
-      const rows = list.map((t) => row([`<a href="#/topics/${encodeURIComponent(t.name)}">${esc(t.name)}</a>`, n(t.partitions), n(bytes(t.sizeBytes)), n(num(t.records)),
+      const rows = list.map((t) => row([`<a href="#/topics/${encodeURIComponent(t.name)}">${esc(t.name)}</a>` + (t.isInternal ? ` <span class="muted">internal</span>` : ""), n(t.partitions), n(bytes(t.sizeBytes)), n(num(t.records)),
         n(num(t.recordsInPerSecond)), n(num(t.recordsOutPerSecond)), esc(duration(t.retentionMs)) + (t.retentionBytes >= 0 ? ` / ${bytes(t.retentionBytes)}` : ""), esc(t.cleanupPolicy),
-        admin ? `<button class="danger" data-delete="${esc(t.name)}">Delete</button>` : ""], `data-topic="${esc(t.name)}"`));
+        admin && !t.isInternal ? `<button class="danger" data-delete="${esc(t.name)}">Delete</button>` : ""], `data-topic="${esc(t.name)}"`));
       view.innerHTML = `<h1>Topics</h1>` + (admin ? `<form class="inline" id="create"><label>Name<input name="name" required></label><label>Partitions<input name="partitions" type="number" min="1" value="1"></label><button>Create topic</button></form>` : "") +
         table(["Topic", "#Partitions", "#Size", "#Records", "#In/s", "#Out/s", "Retention", "Cleanup", ""], rows, "topics");
       if (!admin) return;

@@ -86,6 +86,8 @@ struct ProduceHandler: ApiHandler {
                 var validated = ValidatedPartition(topic: topicData.name, index: data.index, batches: [])
                 if let (code, message) = failure {
                     validated.failure = error(data.index, code, message)
+                } else if topic?.isInternal == true {
+                    validated.failure = error(data.index, .invalidTopicException, "Topic \(topicData.name) is internal: only the broker writes to it.")
                 } else {
                     switch checkBatches(data, topic: topic, maxBytes: maxBytes, compacted: compacted) {
                     case .accepted(let target, let batches):

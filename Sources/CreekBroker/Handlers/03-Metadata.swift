@@ -68,7 +68,7 @@ struct MetadataHandler: ApiHandler {
             )
         }
         return MetadataResponse.MetadataResponseTopic(
-            errorCode: 0, name: topic.name, topicId: topic.id, isInternal: false, partitions: partitions,
+            errorCode: 0, name: topic.name, topicId: topic.id, isInternal: topic.isInternal, partitions: partitions,
             topicAuthorizedOperations: request.includeTopicAuthorizedOperations ? Self.allTopicOperations : Int32.min
         )
     }

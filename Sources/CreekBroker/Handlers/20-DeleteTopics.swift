@@ -17,6 +17,11 @@ struct DeleteTopicsHandler: ApiHandler {
                 results.append(.init(name: target.name, topicId: target.id, errorCode: code.rawValue, errorMessage: "Unknown topic."))
                 continue
             }
+            if topic.isInternal {
+                results.append(.init(name: topic.name, topicId: topic.id, errorCode: KafkaErrorCode.invalidTopicException.rawValue,
+                                     errorMessage: "Topic \(topic.name) is internal and cannot be deleted."))
+                continue
+            }
             do {
                 try await broker.topics.delete(name: topic.name)
                 broker.metrics.forget(topic: topic.name)

@@ -10,7 +10,7 @@ struct DescribeConfigsHandler: ApiHandler {
 
     typealias Entry = DescribeConfigsResponse.DescribeConfigsResourceResult
     /// Kafka's ConfigSource values.
-    enum Source: Int8 { case topicOverride = 1, staticBroker = 4, defaultConfig = 5 }
+    enum Source: Int8 { case topicOverride = 1, dynamicBroker = 2, staticBroker = 4, defaultConfig = 5 }
 
     func handle(_ request: DescribeConfigsRequest, context: RequestContext) async -> DescribeConfigsResponse? {
         var results: [DescribeConfigsResponse.DescribeConfigsResult] = []
@@ -45,11 +45,17 @@ struct DescribeConfigsHandler: ApiHandler {
                     result.errorMessage = "Broker \(resource.resourceName) is not this broker (\(broker.node.id))."
                     break
                 }
+                let dynamic = broker.dynamicConfig.overrides
                 for (name, value, type) in broker.config.describedEntries where wanted?.contains(name) ?? true {
-                    result.configs.append(Entry(
-                        name: name, value: value, readOnly: true, isDefault: false,
-                        configSource: Source.staticBroker.rawValue, isSensitive: false, configType: type.rawValue
-                    ))
+                    var entry = Entry(
+                        name: name, value: value, readOnly: !DynamicBrokerConfig.names.contains(name), isDefault: false,
+                        configSource: (dynamic[name] == nil ? Source.staticBroker : .dynamicBroker).rawValue, isSensitive: false,
+                        configType: type.rawValue
+                    )
+                    if request.includeSynonyms, dynamic[name] != nil {
+                        entry.synonyms = [.init(name: name, value: value, source: Source.dynamicBroker.rawValue)]
+                    }
+                    result.configs.append(entry)
                 }
             case nil:
                 result.errorCode = KafkaErrorCode.invalidRequest.rawValue

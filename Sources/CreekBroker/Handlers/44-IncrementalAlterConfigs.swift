@@ -2,7 +2,9 @@ import KafkaProtocol
 
 /// IncrementalAlterConfigs (key 44), v0-1: SET (0) and DELETE (1) per topic config;
 /// APPEND (2) and SUBTRACT (3) apply to list configs (only `cleanup.policy`, whose only
-/// allowed value is `delete`). Broker resources are read-only (INVALID_REQUEST).
+/// allowed value is `delete`). On the broker resource (this broker's id, or "" for the
+/// cluster default: one node, one set) the dynamic settings change (`DynamicBrokerConfig`);
+/// the others are INVALID_REQUEST.
 struct IncrementalAlterConfigsHandler: ApiHandler {
     static let versions: ClosedRange<Int16> = 0...1
     let broker: Broker
@@ -10,6 +12,11 @@ struct IncrementalAlterConfigsHandler: ApiHandler {
     func handle(_ request: IncrementalAlterConfigsRequest, context: RequestContext) async -> IncrementalAlterConfigsResponse? {
         var responses: [IncrementalAlterConfigsResponse.AlterConfigsResourceResponse] = []
         for resource in request.resources {
+            if TopicConfigs.ResourceType(rawValue: resource.resourceType) == .broker {
+                let (code, message) = await alterBroker(resource, validateOnly: request.validateOnly)
+                responses.append(.init(errorCode: code.rawValue, errorMessage: message, resourceType: resource.resourceType, resourceName: resource.resourceName))
+                continue
+            }
             let (code, message) = await TopicConfigChange(broker: broker).apply(
                 resourceType: resource.resourceType, resourceName: resource.resourceName, validateOnly: request.validateOnly
             ) { current in
@@ -38,5 +45,17 @@ struct IncrementalAlterConfigsHandler: ApiHandler {
             responses.append(.init(errorCode: code.rawValue, errorMessage: message, resourceType: resource.resourceType, resourceName: resource.resourceName))
         }
         return IncrementalAlterConfigsResponse(throttleTimeMs: 0, responses: responses)
+    }
+
+    private func alterBroker(_ resource: IncrementalAlterConfigsRequest.AlterConfigsResource, validateOnly: Bool) async -> (KafkaErrorCode, String?) {
+        guard resource.resourceName.isEmpty || resource.resourceName == String(broker.node.id) else {
+            return (.invalidRequest, "Broker \(resource.resourceName) is not this broker (\(broker.node.id)).")
+        }
+        let changes = resource.configs.map { DynamicBrokerConfig.Change(name: $0.name, operation: $0.configOperation, value: $0.value) }
+        let (code, message) = await broker.dynamicConfig.alter(changes, validateOnly: validateOnly, topics: broker.topics)
+        if code == .none && !validateOnly {
+            broker.logger.notice("changed broker configs", metadata: ["configs": "\(broker.dynamicConfig.overrides)"])
+        }
+        return (code, message)
     }
 }

@@ -7,13 +7,17 @@ import NIOConcurrencyHelpers
 /// `handle` is called concurrently from every connection; each handler is a value
 /// that reaches shared state only through `TopicRegistry` and the partition actors.
 public final class Broker: Sendable {
-    public let config: BrokerConfig
+    /// The configuration in force (static settings with dynamic broker configs applied);
+    /// one value per read, so read it once where several settings must agree.
+    public var config: BrokerConfig { topics.config }
     public let topics: TopicRegistry
     public let groups: GroupCoordinator
     public let producerIds: ProducerIdAllocator
     public let transactions: TransactionCoordinator
     public let logger: Logger
     public let metrics: BrokerMetrics
+    /// Settings changed at run time (IncrementalAlterConfigs on the broker resource).
+    public let dynamicConfig: DynamicBrokerConfig
     let fetchSessions: FetchSessionCache
     let clock: @Sendable () -> Int64
     private let inFlight = NIOLockedValueBox(0)
@@ -26,10 +30,10 @@ public final class Broker: Sendable {
     public init(
         config: BrokerConfig, topics: TopicRegistry, groups: GroupCoordinator, producerIds: ProducerIdAllocator,
         transactionState: TransactionStateStore, logger: Logger, metrics: BrokerMetrics = BrokerMetrics(enabled: false),
-        clock: @escaping @Sendable () -> Int64
+        clock: @escaping @Sendable () -> Int64, dynamicConfig: DynamicBrokerConfig? = nil
     ) {
-        self.config = config
         self.metrics = metrics
+        self.dynamicConfig = dynamicConfig ?? DynamicBrokerConfig(staticConfig: config, overrides: [:], files: topics.files)
         self.topics = topics
         self.groups = groups
         self.producerIds = producerIds

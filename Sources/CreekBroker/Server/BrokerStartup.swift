@@ -16,14 +16,19 @@ extension Broker {
         if !clean && files.exists(TopicCatalog.path(dataDirectory: config.dataDirectory)) {
             logger.warning("previous shutdown was not clean: validating the newest segment of every partition")
         }
-        let topics = try TopicRegistry(config: config, recover: !clean, files: files, clock: clock)
+        let dynamic = try DynamicBrokerConfig.load(staticConfig: config, files: files)
+        for problem in dynamic.rejected {
+            logger.error("ignoring a saved dynamic broker config", metadata: ["problem": "\(problem)"])
+        }
+        let topics = try TopicRegistry(config: dynamic.config, recover: !clean, files: files, clock: clock)
         let offsets = try OffsetStore(dataDirectory: config.dataDirectory, files: files)
         let groups = GroupCoordinator(settings: config.groupSettings, offsets: offsets, logger: logger, clock: clock)
         let producerIds = try ProducerIdAllocator(dataDirectory: config.dataDirectory, files: files)
         let transactionState = try TransactionStateStore(dataDirectory: config.dataDirectory, files: files)
         return Broker(
-            config: config, topics: topics, groups: groups, producerIds: producerIds, transactionState: transactionState,
-            logger: logger, metrics: metrics, clock: clock
+            config: dynamic.config, topics: topics, groups: groups, producerIds: producerIds, transactionState: transactionState,
+            logger: logger, metrics: metrics, clock: clock,
+            dynamicConfig: DynamicBrokerConfig(staticConfig: config, overrides: dynamic.overrides, files: files)
         )
     }
 

@@ -22,6 +22,8 @@ public final class BrokerService: Service, Sendable {
     public func run() async throws {
         // Transactions decided before the last stop get their markers before clients come.
         await broker.transactions.recover()
+        let offsetsMirror = ConsumerOffsetsMirror(broker: broker)
+        await offsetsMirror.ensureTopic()
         let server = try await KafkaServer.start(broker: broker, group: group)
         broker.listening(on: server.localAddress?.port)
         onReady(server.localAddress)
@@ -29,6 +31,7 @@ public final class BrokerService: Service, Sendable {
             tasks.addTask { await self.retentionLoop() }
             tasks.addTask { await self.transactionLoop() }
             tasks.addTask { await self.offsetExpiryLoop() }
+            tasks.addTask { await offsetsMirror.run() }
             if broker.config.logCleanerEnable {
                 let cleaner = LogCleaner(broker: broker)
                 tasks.addTask { await cleaner.run() }

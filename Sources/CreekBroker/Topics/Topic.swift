@@ -13,6 +13,11 @@ public struct Topic: Sendable {
     /// produce path does not recompute them per request).
     public let logConfig: LogConfig
 
+    /// Kafka's internal topics: written by the broker only, listed as internal in
+    /// Metadata, not deletable.
+    public static let internalNames: Set<String> = ["__consumer_offsets", "__transaction_state"]
+    public var isInternal: Bool { Self.internalNames.contains(name) }
+
     public func partition(_ index: Int32) -> PartitionLog? {
         guard index >= 0, Int(index) < partitions.count else { return nil }
         return partitions[Int(index)]

@@ -163,4 +163,27 @@ extension TopicRegistry {
             await partition.update(config: updated.logConfig)
         }
     }
+
+    /// Puts a new broker configuration in force (dynamic broker configs): every topic's log
+    /// settings are derived again from it (topic overrides still win) and applied to its
+    /// partitions.
+    public func apply(brokerConfig updated: BrokerConfig) async {
+        await changes.acquire()
+        brokerConfig.withLockedValue { $0 = updated }
+        let changed: [Topic] = state.withLockedValue { state in
+                var changed: [Topic] = []
+                for (name, topic) in state.byName {
+                    let logConfig = TopicConfigs.logConfig(broker: updated, overrides: topic.overrides)
+                    guard logConfig != topic.logConfig else { continue }
+                    let replaced = Topic(name: name, id: topic.id, partitions: topic.partitions, overrides: topic.overrides, logConfig: logConfig)
+                    state.byName[name] = replaced
+                    changed.append(replaced)
+                }
+                return changed
+        }
+        await changes.release()
+        for topic in changed {
+            for partition in topic.partitions { await partition.update(config: topic.logConfig) }
+        }
+    }
 }

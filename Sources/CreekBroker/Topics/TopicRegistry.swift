@@ -12,7 +12,10 @@ public final class TopicRegistry: Sendable {
         var byId: [KafkaUUID: String] = [:]
     }
 
-    public let config: BrokerConfig
+    /// The broker configuration in force: the static one with the dynamic overrides
+    /// (`DynamicBrokerConfig`) applied. Changed only through `apply(brokerConfig:)`.
+    public var config: BrokerConfig { brokerConfig.withLockedValue { $0 } }
+    let brokerConfig: NIOLockedValueBox<BrokerConfig>
     public let files: any FileOperations
     let clock: @Sendable () -> Int64
     let state: NIOLockedValueBox<State>
@@ -30,7 +33,7 @@ public final class TopicRegistry: Sendable {
         config: BrokerConfig, recover: Bool, files: any FileOperations = PosixFileOperations(),
         clock: @escaping @Sendable () -> Int64
     ) throws(StorageError) {
-        self.config = config
+        self.brokerConfig = NIOLockedValueBox(config)
         self.files = files
         self.clock = clock
         try files.makeDirectoryDurably(config.dataDirectory)
