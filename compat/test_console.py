@@ -77,7 +77,9 @@ def test_console_pages_render_real_data(creek, browser):
     partitions = wait_for(browser, "#partitions tbody tr", lambda rows: len(rows) == 3)
     assert [cell.text for cell in partitions[1].find_elements(By.TAG_NAME, "td")][:3] == ["1", "0", "30"]
     messages = wait_for(browser, "#messages tbody tr[data-offset]", lambda rows: len(rows) == 50)
-    assert {row.get_attribute("data-partition") for row in messages} == {"0", "1", "2"}
+    # The latest 50 across partitions (by timestamp): which partitions depends on timing.
+    assert {row.get_attribute("data-partition") for row in messages} <= {"0", "1", "2"}
+    assert all(0 <= int(row.get_attribute("data-offset")) < 30 for row in messages)
     configs = browser.find_element(By.ID, "configs").text
     assert "retention.ms 86400000 topic" in configs and "cleanup.policy delete default" in configs
     shoot(browser, "topic")

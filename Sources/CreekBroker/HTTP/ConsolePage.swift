@@ -53,7 +53,12 @@ enum ConsoleAssets {
     button.danger { background: var(--bad); border-color: var(--bad); }
     .chart { background: #fff; border: 1px solid var(--line); border-radius: 8px; width: 100%; height: 140px; }
     .chart polyline { fill: none; stroke-width: 2; }
-    .chart .in { stroke: var(--accent); } .chart .out { stroke: #2e9d5b; } .chart .lag { stroke: #d97706; }
+    .chart .in { stroke: var(--accent); } .chart .out { stroke: #2e9d5b; } .chart .lag { stroke: #d97706; stroke-width: 3; }
+    .chart .part { stroke-width: 1.5; stroke-dasharray: 4 3; }
+    .chart .p0, .legend .p0 { stroke: #6366f1; color: #6366f1; } .chart .p1, .legend .p1 { stroke: #0891b2; color: #0891b2; }
+    .chart .p2, .legend .p2 { stroke: #be185d; color: #be185d; } .chart .p3, .legend .p3 { stroke: #65a30d; color: #65a30d; }
+    .chart .p4, .legend .p4 { stroke: #9333ea; color: #9333ea; } .chart .p5, .legend .p5 { stroke: #ca8a04; color: #ca8a04; }
+    .chart .p6, .legend .p6 { stroke: #475569; color: #475569; } .chart .p7, .legend .p7 { stroke: #dc2626; color: #dc2626; }
     .legend { font-size: 12px; color: var(--muted); margin: 4px 0 0; }
     .legend .in { color: var(--accent); } .legend .out { color: #2e9d5b; } .legend .lag { color: #d97706; }
     .error { color: var(--bad); }

@@ -145,6 +145,24 @@ extension ConsoleAssets {
       }
     }
 
+    async function refreshTopic(name) {
+      try {
+        const [t, history] = await Promise.all([api("topics/" + encodeURIComponent(name)), api("history")]);
+        const chartArea = document.getElementById("topic-throughput");
+        if (!chartArea) return;
+        chartArea.nextElementSibling.remove();
+        chartArea.outerHTML = chart([{ label: "in", cls: "in", points: rates(history, (s) => sum(s, "recordsIn", name)) },
+          { label: "out", cls: "out", points: rates(history, (s) => sum(s, "recordsOut", name)) }], "topic-throughput");
+        document.querySelector("#partitions tbody").innerHTML = t.partitions.map((p) => row([n(p.partition), n(num(p.logStartOffset)),
+          n(num(p.highWatermark)), n(num(p.lastStableOffset)), n(num(p.highWatermark - p.logStartOffset)), n(bytes(p.sizeBytes)), n(p.segments),
+          p.offline ? `<span class="error">offline</span>` : "online"])).join("");
+        statusLine.textContent = "updated " + new Date().toLocaleTimeString();
+      } catch (error) {
+        statusLine.textContent = error.message;
+      }
+      timer = setTimeout(() => refreshTopic(name), 2000);
+    }
+
     async function groups() {
       const list = await api("groups");
       view.innerHTML = `<h1>Consumer groups</h1>` + table(["Group", "State", "#Members", "#Partitions", "#Lag"], list.map((g) =>
@@ -159,7 +177,9 @@ extension ConsoleAssets {
       const admin = cluster && !cluster.readOnly;
       view.innerHTML = `<h1>Group ${esc(g.group)} <span class="state-${esc(g.state)}">${esc(g.state)}</span></h1>
         <p class="muted">protocol ${esc(g.protocolType)} ${esc(g.protocolName)} · lag ${num(g.lagSum)}</p>
-        ${chart([{ label: "lag", cls: "lag", points: history.map((s) => s.groupLag[id] ?? 0) }], "lag-chart")}
+        ${chart([{ label: "lag (sum)", cls: "lag", points: history.map((s) => s.groupLag[id] ?? 0) }].concat(
+          g.offsets.slice(0, 8).map((o, i) => ({ label: `${o.topic}-${o.partition}`, cls: `part p${i}`,
+            points: history.map((s) => (s.partitionLag[id] || {})[`${o.topic}-${o.partition}`] ?? 0) }))), "lag-chart")}
         <h2>Members</h2>${table(["Member", "Instance", "Client", "Host", "Assignment"], members, "members")}
         <h2>Offsets and lag</h2>${table(["Topic", "#Partition", "#Committed", "#High watermark", "#Lag"], offsets, "offsets")}` +
         (admin ? `<h2>Reset offsets</h2><form class="inline" id="reset"><label>Topic<input name="topic" required></label><label>To<input name="to" value="earliest"></label><button class="danger">Reset</button></form>` : "");
@@ -185,8 +205,15 @@ extension ConsoleAssets {
       } catch (error) {
         view.innerHTML = `<p class="error">${esc(error.message)}</p>`;
       }
-      // Live views refresh; a topic page keeps its browser results until asked again.
-      if (!(parts[0] === "topics" && parts[1])) timer = setTimeout(route, 2000);
+      // Live views refresh; a topic page refreshes its chart and partitions only, keeping
+      // the message browser's results until asked again.
+      if (parts[0] === "topics" && parts[1]) timer = setTimeout(() => refreshTopic(parts[1]), 2000);
+      else timer = setTimeout(tick, 2000);
+    }
+    // A refresh waits while someone is typing into a form (create topic, reset offsets).
+    function tick() {
+      if (document.activeElement && document.activeElement.closest("form")) timer = setTimeout(tick, 2000);
+      else route();
     }
     window.addEventListener("hashchange", route);
     route();
