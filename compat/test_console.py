@@ -12,6 +12,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 ARTIFACTS = Path(os.environ.get("CREEK_ARTIFACTS", Path(__file__).parent / "artifacts" / "console"))
@@ -29,8 +30,9 @@ def browser():
 
 
 def wait_for(driver, css, predicate=lambda elements: elements, timeout=15):
-    """The elements matching `css` once `predicate` holds for them."""
-    return WebDriverWait(driver, timeout).until(lambda d: predicate(d.find_elements(By.CSS_SELECTOR, css)) and d.find_elements(By.CSS_SELECTOR, css))
+    """The elements matching `css` once `predicate` holds for them (a view re-rendered
+    meanwhile makes the check run again)."""
+    return WebDriverWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(lambda d: predicate(d.find_elements(By.CSS_SELECTOR, css)) and d.find_elements(By.CSS_SELECTOR, css))
 
 
 def shoot(driver, name):

@@ -105,15 +105,20 @@ extension ConsoleAssets {
     }
     const text = (base64) => base64 == null ? "" : new TextDecoder().decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
 
+    const partitionRows = (t) => t.partitions.map((p) => row([n(p.partition), n(num(p.logStartOffset)), n(num(p.highWatermark)),
+      n(num(p.lastStableOffset)), n(num(p.highWatermark - p.logStartOffset)), n(bytes(p.sizeBytes)), n(p.segments),
+      p.offline ? `<span class="error">offline</span>` : "online"]));
+    const topicChart = (history, name) => chart([{ label: "in", cls: "in", points: rates(history, (s) => sum(s, "recordsIn", name)) },
+      { label: "out", cls: "out", points: rates(history, (s) => sum(s, "recordsOut", name)) }], "topic-throughput");
+
     async function topic(name, params) {
       const [t, history] = await Promise.all([api("topics/" + encodeURIComponent(name)), api("history")]);
-      const partitions = t.partitions.map((p) => row([n(p.partition), n(num(p.logStartOffset)), n(num(p.highWatermark)), n(num(p.lastStableOffset)),
-        n(num(p.highWatermark - p.logStartOffset)), n(bytes(p.sizeBytes)), n(p.segments), p.offline ? `<span class="error">offline</span>` : "online"]));
+      const partitions = partitionRows(t);
       const configs = t.configs.map((c) => row([esc(c.name), esc(c.value), c.isDefault ? `<span class="muted">default</span>` : "topic"]));
       const format = params.get("format") || "text";
       const options = ["<option value=''>all</option>"].concat(t.partitions.map((p) => `<option ${params.get("partition") === String(p.partition) ? "selected" : ""}>${p.partition}</option>`)).join("");
       view.innerHTML = `<h1>Topic ${esc(t.name)} <span class="muted">${esc(t.id)}</span></h1>
-        ${chart([{ label: "in", cls: "in", points: rates(history, (s) => sum(s, "recordsIn", name)) }, { label: "out", cls: "out", points: rates(history, (s) => sum(s, "recordsOut", name)) }], "topic-throughput")}
+        ${topicChart(history, name)}
         <h2>Partitions</h2>${table(["#Partition", "#Log start", "#High watermark", "#Last stable", "#Records", "#Size", "#Segments", "State"], partitions, "partitions")}
         <h2>Messages</h2>
         <form class="inline" id="browse"><label>Partition<select name="partition">${options}</select></label>
@@ -151,11 +156,8 @@ extension ConsoleAssets {
         const chartArea = document.getElementById("topic-throughput");
         if (!chartArea) return;
         chartArea.nextElementSibling.remove();
-        chartArea.outerHTML = chart([{ label: "in", cls: "in", points: rates(history, (s) => sum(s, "recordsIn", name)) },
-          { label: "out", cls: "out", points: rates(history, (s) => sum(s, "recordsOut", name)) }], "topic-throughput");
-        document.querySelector("#partitions tbody").innerHTML = t.partitions.map((p) => row([n(p.partition), n(num(p.logStartOffset)),
-          n(num(p.highWatermark)), n(num(p.lastStableOffset)), n(num(p.highWatermark - p.logStartOffset)), n(bytes(p.sizeBytes)), n(p.segments),
-          p.offline ? `<span class="error">offline</span>` : "online"])).join("");
+        chartArea.outerHTML = topicChart(history, name);
+        document.querySelector("#partitions tbody").innerHTML = partitionRows(t).join("");
         statusLine.textContent = "updated " + new Date().toLocaleTimeString();
       } catch (error) {
         statusLine.textContent = error.message;
