@@ -20,8 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the broker (127.0.0.1:9092, data in ./creek-data, by default)."
     )
 
-    @Option(help: "Address to listen on, HOST:PORT.")
-    var listen = "127.0.0.1:9092"
+    @Option(help: "Address to listen on, HOST:PORT (default 127.0.0.1:9092; several listeners: --set listeners=NAME://HOST:PORT,…).")
+    var listen: String?
 
     @Option(help: "Address Metadata reports to clients, HOST:PORT (default: the listen address).")
     var advertise: String?
@@ -64,6 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
         let brokerConfig: BrokerConfig
         do {
             brokerConfig = try makeConfig()
+            try brokerConfig.validateListeners()
         } catch {
             StandardError.emit("creek: \(error)\n")
             throw ExitCode(64)
@@ -76,8 +77,12 @@ struct ServeCommand: AsyncParsableCommand {
             // Libraries that report through swift-metrics land in the same /metrics.
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: runtime.broker.metrics.registry))
         }
+        let others = brokerConfig.listeners.dropFirst().map { listener in
+            let node = runtime.broker.advertisedNode(for: listener.name)
+            return "listener \(listener.name) advertised as \(node.host):\(node.port), "
+        }.joined()
         let console = runtime.httpAddress.map { "console http://\($0.ipAddress ?? "?"):\($0.port ?? 0)/, " } ?? ""
-        print("creek ready on \(runtime.bootstrap) (\(console)data \(brokerConfig.dataDirectory), flush \(brokerConfig.flush.rawValue), node \(brokerConfig.nodeId), \(runtime.broker.topics.allTopics().count) topics, started in \(milliseconds) ms)")
+        print("creek ready on \(runtime.bootstrap) (\(others)\(console)data \(brokerConfig.dataDirectory), flush \(brokerConfig.flush.rawValue), node \(brokerConfig.nodeId), \(runtime.broker.topics.allTopics().count) topics, started in \(milliseconds) ms)")
         fflush(nil)
         try await runtime.waitUntilStopped()
     }
@@ -94,11 +99,13 @@ struct ServeCommand: AsyncParsableCommand {
             }
             try result.apply(name: String(setting[..<equals]), value: String(setting[setting.index(after: equals)...]))
         }
-        guard let (host, port) = BrokerConfig.hostPort(listen) else {
-            throw ConfigError(name: "--listen", value: listen, reason: "expected HOST:PORT")
+        if let listen {
+            guard let (host, port) = BrokerConfig.hostPort(listen) else {
+                throw ConfigError(name: "--listen", value: listen, reason: "expected HOST:PORT")
+            }
+            result.listenHost = host
+            result.listenPort = port
         }
-        result.listenHost = host
-        result.listenPort = port
         if let advertise {
             guard let (host, port) = BrokerConfig.hostPort(advertise) else {
                 throw ConfigError(name: "--advertise", value: advertise, reason: "expected HOST:PORT")

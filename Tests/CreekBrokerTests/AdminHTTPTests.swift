@@ -50,7 +50,7 @@ struct AdminHTTPTests {
         #expect(await get("/health/live").status == .ok)
         var ready = await get("/health/ready")
         #expect(ready.status == .serviceUnavailable && ready.body.contains("recovery"))
-        broker.listening(on: 9092)
+        broker.listening(on: ["PLAINTEXT": 9092])
         #expect(await get("/health/ready").status == .ok)
 
         try await broker.topics.create(name: "fragile", partitions: 2)

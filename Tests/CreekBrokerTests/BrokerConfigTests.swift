@@ -18,6 +18,29 @@ struct BrokerConfigTests {
         #expect(config.listenHost == "0.0.0.0" && config.listenPort == 9093)
     }
 
+    @Test("several named listeners, each with its advertised address and protocol")
+    func listeners() throws {
+        var config = BrokerConfig()
+        try config.apply(name: "advertised.listeners", value: "EXTERNAL://public.example:19093")
+        try config.apply(name: "listeners", value: "internal://127.0.0.1:9092, EXTERNAL://0.0.0.0:9093")
+        try config.apply(name: "listener.security.protocol.map", value: "INTERNAL:PLAINTEXT,EXTERNAL:plaintext")
+        #expect(config.listeners.map(\.name) == ["INTERNAL", "EXTERNAL"])
+        #expect(config.advertised(for: config.listeners[0]) == HostPort(host: "127.0.0.1", port: 9092))
+        #expect(config.advertised(for: config.listeners[1]) == HostPort(host: "public.example", port: 19093))
+        try config.validateListeners()
+        #expect(config.describedEntries.first { $0.name == "advertised.listeners" }?.value
+            == "INTERNAL://127.0.0.1:9092,EXTERNAL://public.example:19093")
+        // --listen rewrites the first listener only.
+        config.listenPort = 9999
+        #expect(config.listeners[0].port == 9999 && config.listeners[1].port == 9093)
+
+        var unmapped = BrokerConfig()
+        try unmapped.apply(name: "listeners", value: "A://127.0.0.1:1")
+        #expect(throws: ConfigError.self) { try unmapped.validateListeners() }
+        #expect(throws: ConfigError.self) { try unmapped.apply(name: "listeners", value: "A://h:1,A://h:2") }
+        #expect(throws: ConfigError.self) { try unmapped.apply(name: "listener.security.protocol.map", value: "A:TLS") }
+    }
+
     @Test("unknown names and bad values are refused with a reason")
     func refusals() {
         var config = BrokerConfig()

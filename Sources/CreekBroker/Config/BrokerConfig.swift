@@ -13,10 +13,40 @@ public struct BrokerConfig: Sendable, Hashable {
         case always
     }
 
-    public var listenHost = "127.0.0.1"
-    public var listenPort = 9092
-    public var advertisedHost: String?
-    public var advertisedPort: Int?
+    /// `listeners` (the first is the one `--listen` sets), `advertised.listeners` by name,
+    /// `listener.security.protocol.map`, `inter.broker.listener.name` (`Listeners.swift`).
+    public var listeners = [Listener(name: "PLAINTEXT", host: "127.0.0.1", port: 9092)]
+    public var advertisedListeners: [String: HostPort] = [:]
+    public var securityProtocolMap = BrokerConfig.defaultSecurityProtocolMap
+    public var interBrokerListenerName: String?
+
+    /// The first listener's address.
+    public var listenHost: String {
+        get { listeners[0].host }
+        set { listeners[0].host = newValue }
+    }
+
+    public var listenPort: Int {
+        get { listeners[0].port }
+        set { listeners[0].port = newValue }
+    }
+
+    /// The first listener's advertised address, when one is set.
+    public var advertisedHost: String? {
+        get { advertisedListeners[listeners[0].name]?.host }
+        set { setAdvertised(host: newValue, port: nil) }
+    }
+
+    public var advertisedPort: Int? {
+        get { advertisedListeners[listeners[0].name]?.port }
+        set { setAdvertised(host: nil, port: newValue) }
+    }
+
+    private mutating func setAdvertised(host: String?, port: Int?) {
+        let name = listeners[0].name
+        let current = advertisedListeners[name] ?? HostPort(host: listenHost, port: listenPort)
+        advertisedListeners[name] = HostPort(host: host ?? current.host, port: port ?? current.port)
+    }
     public var dataDirectory = "./creek-data"
     public var nodeId: Int32 = 1
     public var flush: FlushPolicy = .acksAll
@@ -109,7 +139,8 @@ public struct BrokerConfig: Sendable, Hashable {
         "delete.topic.enable", "group.initial.rebalance.delay.ms", "offsets.retention.minutes", "offsets.topic.num.partitions",
         "offsets.retention.check.interval.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms",
         "group.max.size", "offset.metadata.max.bytes", "producer.id.expiration.ms",
-        "broker.id", "node.id", "log.dirs", "log.dir", "listeners", "advertised.listeners",
+        "broker.id", "node.id", "log.dirs", "log.dir", "listeners", "advertised.listeners", "listener.security.protocol.map",
+        "inter.broker.listener.name",
         "log.cleanup.policy", "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second",
         "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size", "log.cleaner.min.cleanable.ratio",
         "log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "log.cleaner.delete.retention.ms",
@@ -186,11 +217,13 @@ public struct BrokerConfig: Sendable, Hashable {
             }
             dataDirectory = value
         case "listeners":
-            (listenHost, listenPort) = try Self.listener(name, value)
+            listeners = try Self.parseListeners(name, value)
         case "advertised.listeners":
-            let (host, port) = try Self.listener(name, value)
-            advertisedHost = host
-            advertisedPort = port
+            advertisedListeners = try Self.parseAdvertised(name, value)
+        case "listener.security.protocol.map":
+            securityProtocolMap = try Self.parseProtocolMap(name, value)
+        case "inter.broker.listener.name":
+            interBrokerListenerName = value.uppercased()
         default:
             throw ConfigError(name: name, value: value, reason: "unknown setting; known settings: \(Self.names.joined(separator: ", "))")
         }
@@ -222,13 +255,6 @@ public struct BrokerConfig: Sendable, Hashable {
         var host = String(rest[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return (host.isEmpty ? "0.0.0.0" : host, port)
-    }
-
-    private static func listener(_ name: String, _ value: String) throws(ConfigError) -> (String, Int) {
-        guard !value.contains(","), let parsed = hostPort(value) else {
-            throw ConfigError(name: name, value: value, reason: "must be one HOST:PORT (or PLAINTEXT://HOST:PORT)")
-        }
-        return parsed
     }
 
     static func bool(_ name: String, _ value: String) throws(ConfigError) -> Bool {
@@ -271,7 +297,6 @@ extension BrokerConfig {
 
     /// Every broker setting with its current value, for DescribeConfigs (read-only).
     public var describedEntries: [(name: String, value: String, type: ValueType)] {
-        let advertised = self.advertised
         return [
             ("auto.create.topics.enable", String(autoCreateTopicsEnable), .boolean),
             ("num.partitions", String(numPartitions), .int),
@@ -317,8 +342,9 @@ extension BrokerConfig {
             ("node.id", String(nodeId), .int),
             ("broker.id", String(nodeId), .int),
             ("log.dirs", dataDirectory, .string),
-            ("listeners", "PLAINTEXT://\(listenHost):\(listenPort)", .list),
-            ("advertised.listeners", "PLAINTEXT://\(advertised.host):\(advertised.port)", .list),
+            ("listeners", listeners.map { "\($0.name)://\($0.host):\($0.port)" }.joined(separator: ","), .list),
+            ("advertised.listeners", listeners.map { "\($0.name)://\(self.advertised(for: $0).host):\(self.advertised(for: $0).port)" }.joined(separator: ","), .list),
+            ("listener.security.protocol.map", securityProtocolMap.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.rawValue)" }.joined(separator: ","), .list),
             ("creek.flush.policy", flush.rawValue, .string),
         ]
     }

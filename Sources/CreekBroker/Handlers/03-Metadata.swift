@@ -15,7 +15,7 @@ struct MetadataHandler: ApiHandler {
     static let allClusterOperations: Int32 = [4, 7, 8, 9, 10, 11, 12].reduce(0) { $0 | (1 << $1) }
 
     func handle(_ request: MetadataRequest, context: RequestContext) async -> MetadataResponse? {
-        let node = broker.node
+        let node = broker.node(for: context.listener)
         var response = MetadataResponse(
             brokers: [.init(nodeId: node.id, host: node.host, port: node.port, rack: nil)],
             clusterId: broker.topics.clusterId,

@@ -9,7 +9,7 @@ struct FindCoordinatorHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: FindCoordinatorRequest, context: RequestContext) async -> FindCoordinatorResponse? {
-        let node = broker.node
+        let node = broker.node(for: context.listener)
         let refusal: KafkaErrorCode? = request.keyType == 0 || request.keyType == 1 ? nil : .invalidRequest
         if context.apiVersion < 4 {
             if let refusal {

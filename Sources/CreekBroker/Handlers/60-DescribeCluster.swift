@@ -14,7 +14,7 @@ struct DescribeClusterHandler: ApiHandler {
                 endpointType: request.endpointType
             )
         }
-        let node = broker.node
+        let node = broker.node(for: context.listener)
         return DescribeClusterResponse(
             errorCode: 0, endpointType: 1, clusterId: broker.topics.clusterId, controllerId: node.id,
             brokers: [.init(brokerId: node.id, host: node.host, port: node.port, rack: nil)],

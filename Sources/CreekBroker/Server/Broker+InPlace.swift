@@ -8,10 +8,10 @@ extension Broker {
     /// `finish`); a Fetch that can be answered now is read and answered here. Returns false
     /// when the request must go through `prepare`/`dispatch` instead (a long poll, another
     /// API, an unserved version); `finish` is then never called.
-    public func handleInPlace(_ framed: FramedRequest, peer: String, finish: @escaping @Sendable (RequestOutcome) -> Void) -> Bool {
+    public func handleInPlace(_ framed: FramedRequest, peer: String, listener: String, finish: @escaping @Sendable (RequestOutcome) -> Void) -> Bool {
         switch framed.apiKey {
         case .produce where ProduceHandler.versions.contains(framed.apiVersion):
-            let prepared = prepare(framed, peer: peer)
+            let prepared = prepare(framed, peer: peer, listener: listener)
             switch prepared.kind {
             case .failed(let outcome):
                 finish(outcome)
@@ -36,7 +36,7 @@ extension Broker {
             guard let request = try? FetchRequest(from: &body, version: framed.apiVersion) else { return false }
             let context = RequestContext(
                 apiKey: framed.apiKey, apiVersion: framed.apiVersion, correlationId: framed.correlationId,
-                clientId: framed.header.clientId, peer: peer
+                clientId: framed.header.clientId, peer: peer, listener: listener
             )
             guard let response = FetchHandler(broker: self).answerInPlace(request, context: context) else { return false }
             finish(.respond(self.encode(response, for: framed)))

@@ -22,8 +22,8 @@ public final class Broker: Sendable {
     let clock: @Sendable () -> Int64
     private let inFlight = NIOLockedValueBox(0)
     private let shuttingDown = NIOLockedValueBox(false)
-    /// The port the listener really bound, when the config asked for any free one (0).
-    private let boundPort = NIOLockedValueBox<Int?>(nil)
+    /// The ports the listeners really bound, by name, when the config asked for any free one (0).
+    private let boundPorts = NIOLockedValueBox<[String: Int]>([:])
     private let accepting = NIOLockedValueBox(false)
     private let startedNanos = ProcessStats.monotonicNanos()
 
@@ -86,10 +86,10 @@ public final class Broker: Sendable {
     }
 
     /// Does the order-independent part of a request (see `Prepared`).
-    public func prepare(_ framed: FramedRequest, peer: String) -> Prepared {
+    public func prepare(_ framed: FramedRequest, peer: String, listener: String) -> Prepared {
         let context = RequestContext(
             apiKey: framed.apiKey, apiVersion: framed.apiVersion, correlationId: framed.correlationId,
-            clientId: framed.header.clientId, peer: peer
+            clientId: framed.header.clientId, peer: peer, listener: listener
         )
         guard framed.apiKey == .produce, ProduceHandler.versions.contains(framed.apiVersion) else {
             return Prepared(framed: framed, context: context, kind: .other)
@@ -175,15 +175,31 @@ public final class Broker: Sendable {
 
     /// The broker node as Metadata and DescribeCluster report it: the advertised address,
     /// whose port is the bound one when the listener was asked for any free port.
+    /// (The first listener's, for callers without a connection.)
     var node: (id: Int32, host: String, port: Int32) {
-        let advertised = config.advertised
-        let port = config.advertisedPort == nil && config.listenPort == 0 ? boundPort.withLockedValue { $0 } ?? 0 : advertised.port
+        node(for: config.listeners[0].name)
+    }
+
+    /// The broker node as a client of `listener` is told it: that listener's advertised
+    /// address (its bound port when it was asked for any free one and advertises none).
+    func node(for listenerName: String) -> (id: Int32, host: String, port: Int32) {
+        let config = self.config
+        let listener = config.listeners.first { $0.name == listenerName } ?? config.listeners[0]
+        let advertised = config.advertised(for: listener)
+        let bound = boundPorts.withLockedValue { $0[listener.name] }
+        let port = config.advertisedListeners[listener.name] == nil && listener.port == 0 ? bound ?? 0 : advertised.port
         return (config.nodeId, advertised.host, Int32(port))
     }
 
-    /// Records the port the listener bound (see `node`); from now on clients are accepted.
-    func listening(on port: Int?) {
-        boundPort.withLockedValue { $0 = port }
+    /// The advertised address of `listener` (for the command line's startup line).
+    public func advertisedNode(for listener: String) -> (host: String, port: Int32) {
+        let node = node(for: listener)
+        return (node.host, node.port)
+    }
+
+    /// Records the ports the listeners bound, by name (see `node`); from now on clients are accepted.
+    func listening(on ports: [String: Int]) {
+        boundPorts.withLockedValue { $0 = ports }
         accepting.withLockedValue { $0 = true }
     }
 

@@ -50,6 +50,7 @@ public final class BrokerRuntime: Sendable {
             temporary = String(cString: made)
             config.dataDirectory = String(cString: made)
         }
+        try config.validateListeners()
         _ = OpenFileLimit.raise()
         let metrics = BrokerMetrics(enabled: config.http.metricsEnabled)
         let broker = try Broker.open(config: config, logger: logger, metrics: metrics, clock: clock)

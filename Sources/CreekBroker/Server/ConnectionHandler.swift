@@ -18,6 +18,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private let broker: Broker
+    /// The name of the listener this connection came in on (Metadata answers with its address).
+    private let listener: String
     private let maxInFlight: Int
     private let maxInFlightBytes: Int
     private var inFlightBytes = 0
@@ -32,8 +34,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// any is, a new request may not jump ahead by being handled in place.
     private var awaitingOrder = 0
 
-    init(broker: Broker, maxInFlight: Int, maxInFlightBytes: Int) {
+    init(broker: Broker, listener: String, maxInFlight: Int, maxInFlightBytes: Int) {
         self.broker = broker
+        self.listener = listener
         self.maxInFlight = maxInFlight
         self.maxInFlightBytes = maxInFlightBytes
         self.logger = broker.logger
@@ -68,7 +71,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if awaitingOrder == 0 {
             let eventLoop = context.eventLoop
             let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
-            let handled = broker.handleInPlace(request, peer: peer) { outcome in
+            let handled = broker.handleInPlace(request, peer: peer, listener: listener) { outcome in
                 if eventLoop.inEventLoop {
                     loopBound.value.handler.complete(sequence, outcome, stamp: stamp, context: loopBound.value.context)
                 } else {
@@ -84,9 +87,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if Broker.Prepared.isWorthPreparing(request) {
             let broker = self.broker
             let peer = self.peer
-            step = .preparing(Task { broker.prepare(request, peer: peer) })
+            let listener = self.listener
+            step = .preparing(Task { broker.prepare(request, peer: peer, listener: listener) })
         } else {
-            step = .prepared(broker.prepare(request, peer: peer))
+            step = .prepared(broker.prepare(request, peer: peer, listener: listener))
         }
         pipeline?.yield(Queued(sequence: sequence, step: step, stamp: stamp))
     }

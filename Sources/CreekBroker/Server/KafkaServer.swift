@@ -2,23 +2,42 @@ import KafkaProtocol
 public import NIOCore
 import NIOPosix
 
-/// The TCP listener: each accepted connection within the connection limits gets a frame
-/// assembler bounded by `socket.request.max.bytes` and a `ConnectionHandler`.
+/// The TCP listeners (one per configured listener): each accepted connection within the
+/// connection limits (shared by all listeners) gets a frame assembler bounded by
+/// `socket.request.max.bytes` and a `ConnectionHandler` that knows its listener's name.
 public final class KafkaServer: Sendable {
-    private let channel: any Channel
+    private let channels: [(listener: String, channel: any Channel)]
     private let connections: ConnectionRegistry
 
-    /// The address actually bound (port 0 picks a free one).
-    public var localAddress: SocketAddress? { channel.localAddress }
+    /// The first listener's bound address (port 0 picks a free one).
+    public var localAddress: SocketAddress? { channels.first?.channel.localAddress }
+
+    /// Each listener's bound address, by listener name.
+    public var addresses: [String: SocketAddress] {
+        Dictionary(channels.compactMap { entry in entry.channel.localAddress.map { (entry.listener, $0) } }, uniquingKeysWith: { first, _ in first })
+    }
 
     public static func start(broker: Broker, group: any EventLoopGroup) async throws -> KafkaServer {
-        let maxFrame = broker.config.socketRequestMaxBytes
-        let maxInFlight = broker.config.queuedMaxRequests
-        let maxInFlightBytes = broker.config.queuedMaxRequestBytes
         let connections = ConnectionRegistry(
             maxTotal: broker.config.maxConnections, maxPerAddress: broker.config.maxConnectionsPerIp, logger: broker.logger
         )
-        let channel = try await ServerBootstrap(group: group)
+        var channels: [(listener: String, channel: any Channel)] = []
+        for listener in broker.config.listeners {
+            do {
+                channels.append((listener.name, try await bind(listener, broker: broker, group: group, connections: connections)))
+            } catch {
+                for bound in channels { try? await bound.channel.close() }
+                throw error
+            }
+        }
+        return KafkaServer(channels: channels, connections: connections)
+    }
+
+    private static func bind(_ listener: Listener, broker: Broker, group: any EventLoopGroup, connections: ConnectionRegistry) async throws -> any Channel {
+        let maxFrame = broker.config.socketRequestMaxBytes
+        let maxInFlight = broker.config.queuedMaxRequests
+        let maxInFlightBytes = broker.config.queuedMaxRequestBytes
+        return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -33,16 +52,17 @@ public final class KafkaServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(KafkaFrameAssembler(maximumFrameLength: maxFrame))
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(broker: broker, maxInFlight: maxInFlight, maxInFlightBytes: maxInFlightBytes))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(
+                        broker: broker, listener: listener.name, maxInFlight: maxInFlight, maxInFlightBytes: maxInFlightBytes
+                    ))
                 }
             }
-            .bind(host: broker.config.listenHost, port: broker.config.listenPort)
+            .bind(host: listener.host, port: listener.port)
             .get()
-        return KafkaServer(channel: channel, connections: connections)
     }
 
-    private init(channel: any Channel, connections: ConnectionRegistry) {
-        self.channel = channel
+    private init(channels: [(listener: String, channel: any Channel)], connections: ConnectionRegistry) {
+        self.channels = channels
         self.connections = connections
     }
 
@@ -53,6 +73,6 @@ public final class KafkaServer: Sendable {
 
     /// Stops accepting connections.
     public func stopAccepting() async {
-        try? await channel.close()
+        for entry in channels { try? await entry.channel.close() }
     }
 }

@@ -26,4 +26,6 @@ public struct RequestContext: Sendable {
     public var clientId: String?
     /// `host:port` of the peer, for log lines.
     public var peer: String
+    /// The listener the request came in on.
+    public var listener: String = "PLAINTEXT"
 }

@@ -25,7 +25,7 @@ public final class BrokerService: Service, Sendable {
         let offsetsMirror = ConsumerOffsetsMirror(broker: broker)
         await offsetsMirror.ensureTopic()
         let server = try await KafkaServer.start(broker: broker, group: group)
-        broker.listening(on: server.localAddress?.port)
+        broker.listening(on: server.addresses.compactMapValues(\.port))
         onReady(server.localAddress)
         await withDiscardingTaskGroup { tasks in
             tasks.addTask { await self.retentionLoop() }
