@@ -44,6 +44,22 @@ static void set(rd_kafka_conf_t *conf, const char *name, const char *value) {
     if (rd_kafka_conf_set(conf, name, value, err, sizeof err) != RD_KAFKA_CONF_OK) die(name, err);
 }
 
+/* CREEK_LOAD_CONFIG="name=value;name=value" adds librdkafka settings to every client (for
+   example security.protocol=SSL;ssl.ca.location=ca.pem for the TLS benchmark). */
+static void extra_config(rd_kafka_conf_t *conf) {
+    const char *spec = getenv("CREEK_LOAD_CONFIG");
+    if (!spec) return;
+    char copy[4096];
+    if (strlen(spec) >= sizeof copy) die("CREEK_LOAD_CONFIG", "too long");
+    strcpy(copy, spec);
+    for (char *entry = strtok(copy, ";"); entry; entry = strtok(NULL, ";")) {
+        char *equals = strchr(entry, '=');
+        if (!equals) die("CREEK_LOAD_CONFIG", entry);
+        *equals = 0;
+        set(conf, entry, equals + 1);
+    }
+}
+
 static long delivered_ok, delivered_failed;
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
@@ -83,6 +99,7 @@ static rd_kafka_t *make_producer(const char *bootstrap, const char *linger, cons
     set(conf, "linger.ms", linger);
     set(conf, "acks", acks);
     set(conf, "queue.buffering.max.messages", "1000000");
+    extra_config(conf);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!rk) die("producer", err);
@@ -94,6 +111,7 @@ static rd_kafka_t *make_consumer(const char *bootstrap, const char *topic, int p
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     set(conf, "fetch.wait.max.ms", wait_ms);
     set(conf, "bootstrap.servers", bootstrap);
+    extra_config(conf);
     set(conf, "group.id", "creek-load");
     set(conf, "enable.auto.commit", "false");
     set(conf, "enable.partition.eof", "false");
@@ -143,6 +161,7 @@ static int run_create(const char *bootstrap, const char *topic, int partitions) 
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     set(conf, "bootstrap.servers", bootstrap);
+    extra_config(conf);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!rk) die("admin", err);
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, err, sizeof err);

@@ -52,6 +52,8 @@ public struct BrokerConfig: Sendable, Hashable {
     public var flush: FlushPolicy = .acksAll
     /// The admin HTTP listener and metrics (Creek's own; not Kafka settings).
     public var http = AdminHTTPSettings()
+    /// TLS for SSL listeners (`ssl.*`).
+    public var tls = TLSSettings()
 
     public var autoCreateTopicsEnable = true
     public var numPartitions: Int32 = 1
@@ -144,7 +146,7 @@ public struct BrokerConfig: Sendable, Hashable {
         "log.cleanup.policy", "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second",
         "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size", "log.cleaner.min.cleanable.ratio",
         "log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "log.cleaner.delete.retention.ms",
-    ]
+    ] + TLSSettings.names
 
     /// Applies one setting by its Kafka name.
     public mutating func apply(name: String, value rawValue: String) throws(ConfigError) {
@@ -224,6 +226,8 @@ public struct BrokerConfig: Sendable, Hashable {
             securityProtocolMap = try Self.parseProtocolMap(name, value)
         case "inter.broker.listener.name":
             interBrokerListenerName = value.uppercased()
+        case _ where name.hasPrefix("ssl."):
+            try tls.apply(name: name, value: value)
         default:
             throw ConfigError(name: name, value: value, reason: "unknown setting; known settings: \(Self.names.joined(separator: ", "))")
         }
@@ -346,7 +350,7 @@ extension BrokerConfig {
             ("advertised.listeners", listeners.map { "\($0.name)://\(self.advertised(for: $0).host):\(self.advertised(for: $0).port)" }.joined(separator: ","), .list),
             ("listener.security.protocol.map", securityProtocolMap.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.rawValue)" }.joined(separator: ","), .list),
             ("creek.flush.policy", flush.rawValue, .string),
-        ]
+        ] + tls.describedEntries
     }
 }
 

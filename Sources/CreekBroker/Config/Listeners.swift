@@ -100,8 +100,18 @@ extension BrokerConfig {
             guard let proto = securityProtocol(of: listener) else {
                 throw ConfigError(name: "listener.security.protocol.map", value: "", reason: "listener \(listener.name) has no security protocol; add \(listener.name):PLAINTEXT (or another protocol)")
             }
-            guard proto == .plaintext else {
-                throw ConfigError(name: "listeners", value: listener.name, reason: "\(proto.rawValue) listeners are not served yet (TLS and SASL are in progress); use PLAINTEXT")
+            switch proto {
+            case .plaintext:
+                break
+            case .ssl:
+                guard tls.keystoreLocation != nil else {
+                    throw ConfigError(name: "ssl.keystore.location", value: "", reason: "listener \(listener.name) is SSL: set ssl.keystore.location to a PEM file with the key and certificate chain")
+                }
+                if tls.clientAuth != .none && tls.truststoreLocation == nil {
+                    throw ConfigError(name: "ssl.truststore.location", value: "", reason: "ssl.client.auth=\(tls.clientAuth.rawValue) needs a PEM truststore of the CAs that sign client certificates")
+                }
+            case .saslPlaintext, .saslSSL:
+                throw ConfigError(name: "listeners", value: listener.name, reason: "\(proto.rawValue) listeners are not served yet (SASL is in progress); use PLAINTEXT or SSL")
             }
         }
         for name in advertisedListeners.keys where !listeners.contains(where: { $0.name == name }) {

@@ -1,6 +1,8 @@
 import KafkaProtocol
 public import NIOCore
 import NIOPosix
+import NIOSSL
+import UnixSignals
 
 /// The TCP listeners (one per configured listener): each accepted connection within the
 /// connection limits (shared by all listeners) gets a frame assembler bounded by
@@ -8,6 +10,8 @@ import NIOPosix
 public final class KafkaServer: Sendable {
     private let channels: [(listener: String, channel: any Channel)]
     private let connections: ConnectionRegistry
+    /// The TLS context of the SSL listeners (nil when there are none).
+    private let tls: TLSContextProvider?
 
     /// The first listener's bound address (port 0 picks a free one).
     public var localAddress: SocketAddress? { channels.first?.channel.localAddress }
@@ -21,19 +25,23 @@ public final class KafkaServer: Sendable {
         let connections = ConnectionRegistry(
             maxTotal: broker.config.maxConnections, maxPerAddress: broker.config.maxConnectionsPerIp, logger: broker.logger
         )
+        let config = broker.config
+        let tls = try config.listeners.contains { config.securityProtocol(of: $0) == .ssl }
+            ? TLSContextProvider(settings: config.tls, logger: broker.logger) : nil
         var channels: [(listener: String, channel: any Channel)] = []
-        for listener in broker.config.listeners {
+        for listener in config.listeners {
             do {
-                channels.append((listener.name, try await bind(listener, broker: broker, group: group, connections: connections)))
+                let secured = config.securityProtocol(of: listener) == .ssl ? tls : nil
+                channels.append((listener.name, try await bind(listener, tls: secured, broker: broker, group: group, connections: connections)))
             } catch {
                 for bound in channels { try? await bound.channel.close() }
                 throw error
             }
         }
-        return KafkaServer(channels: channels, connections: connections)
+        return KafkaServer(channels: channels, connections: connections, tls: tls)
     }
 
-    private static func bind(_ listener: Listener, broker: Broker, group: any EventLoopGroup, connections: ConnectionRegistry) async throws -> any Channel {
+    private static func bind(_ listener: Listener, tls: TLSContextProvider?, broker: Broker, group: any EventLoopGroup, connections: ConnectionRegistry) async throws -> any Channel {
         let maxFrame = broker.config.socketRequestMaxBytes
         let maxInFlight = broker.config.queuedMaxRequests
         let maxInFlightBytes = broker.config.queuedMaxRequestBytes
@@ -51,6 +59,9 @@ public final class KafkaServer: Sendable {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
+                    // Each connection takes the context current when it arrives (reloads
+                    // leave open connections alone).
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current)) }
                     try channel.pipeline.syncOperations.addHandler(KafkaFrameAssembler(maximumFrameLength: maxFrame))
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(
                         broker: broker, listener: listener.name, maxInFlight: maxInFlight, maxInFlightBytes: maxInFlightBytes
@@ -61,9 +72,27 @@ public final class KafkaServer: Sendable {
             .get()
     }
 
-    private init(channels: [(listener: String, channel: any Channel)], connections: ConnectionRegistry) {
+    private init(channels: [(listener: String, channel: any Channel)], connections: ConnectionRegistry, tls: TLSContextProvider?) {
         self.channels = channels
         self.connections = connections
+        self.tls = tls
+    }
+
+    /// Reloads the TLS certificates on SIGHUP and when their files change (checked every
+    /// 5 s), until cancelled. Returns at once without SSL listeners.
+    func watchCertificates() async {
+        guard let tls else { return }
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sighup) { tls.reload(reason: "SIGHUP") }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(5))
+                    tls.reloadIfFilesChanged()
+                }
+            }
+        }
     }
 
     /// Closes every client connection (at shutdown, after in-flight requests finished).

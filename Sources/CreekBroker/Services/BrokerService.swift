@@ -32,6 +32,7 @@ public final class BrokerService: Service, Sendable {
             tasks.addTask { await self.transactionLoop() }
             tasks.addTask { await self.offsetExpiryLoop() }
             tasks.addTask { await offsetsMirror.run() }
+            tasks.addTask { await server.watchCertificates() }
             if broker.config.logCleanerEnable {
                 let cleaner = LogCleaner(broker: broker)
                 tasks.addTask { await cleaner.run() }
