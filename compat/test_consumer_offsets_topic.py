@@ -8,6 +8,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+import pytest
 
 SCHEMAS = Path(__file__).parent / "schemas"
 
@@ -137,6 +138,22 @@ def wait_until(check, timeout=10):
         time.sleep(0.2)
 
 
+@pytest.fixture
+def creek(creek_factory):
+    """A broker with the __consumer_offsets mirror on (creek.offsets.topic.enable)."""
+    return creek_factory("--set", "creek.offsets.topic.enable=true", "--set", "group.initial.rebalance.delay.ms=0")
+
+
+def test_no_internal_topic_unless_enabled(creek_factory):
+    plain = creek_factory("--set", "group.initial.rebalance.delay.ms=0")
+    consumer = Consumer({"bootstrap.servers": plain.bootstrap, "group.id": "g"})
+    consumer.subscribe(["anything"])
+    consumer.poll(2)
+    topics = consumer.list_topics(timeout=10).topics
+    consumer.close()
+    assert "__consumer_offsets" not in topics
+
+
 def test_commits_and_group_metadata_of_a_confluent_group(creek):
     admin = AdminClient({"bootstrap.servers": creek.bootstrap})
     admin.create_topics([NewTopic("ledger", 2, 1)])["ledger"].result(30)
@@ -185,6 +202,13 @@ def test_commits_and_group_metadata_of_a_confluent_group(creek):
 
 def test_the_topic_is_internal_and_only_the_broker_writes_it(creek):
     from kafka.admin import KafkaAdminClient
+    # Created, as in Kafka, once a group exists.
+    seeding = AdminClient({"bootstrap.servers": creek.bootstrap})
+    seeding.create_topics([NewTopic("seed", 1, 1)])["seed"].result(30)
+    consumer = Consumer({"bootstrap.servers": creek.bootstrap, "group.id": "first"})
+    consumer.commit(offsets=[TopicPartition("seed", 0, 0)], asynchronous=False)
+    consumer.close()
+    assert wait_until(lambda: "__consumer_offsets" in AdminClient({"bootstrap.servers": creek.bootstrap}).list_topics(timeout=10).topics)
     k = KafkaAdminClient(bootstrap_servers=creek.bootstrap)
     try:
         [described] = k.describe_topics(["__consumer_offsets"])

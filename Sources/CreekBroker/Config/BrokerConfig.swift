@@ -100,6 +100,10 @@ public struct BrokerConfig: Sendable, Hashable {
     /// Partitions of the internal `__consumer_offsets` topic (Kafka's name; Creek default 1,
     /// Kafka's 50: one node needs no spread, and tools read every partition anyway).
     public var offsetsTopicNumPartitions: Int32 = 1
+    /// `creek.offsets.topic.enable`: mirror committed offsets and groups into Kafka's
+    /// internal `__consumer_offsets` topic (off by default for now: with the topic present,
+    /// kafka-python 3.0.12 group members intermittently lose their assignment under load).
+    public var offsetsTopicEnable = false
     public var offsetsRetentionMinutes: Int64 = 10080
     public var offsetsRetentionCheckIntervalMs: Int64 = 600_000
     public var groupMinSessionTimeoutMs: Int32 = 6000
@@ -138,7 +142,7 @@ public struct BrokerConfig: Sendable, Hashable {
         "log.retention.check.interval.ms", "log.flush.interval.ms", "log.index.interval.bytes",
         "log.message.timestamp.type", "message.max.bytes", "socket.request.max.bytes", "queued.max.requests",
         "queued.max.request.bytes", "fetch.max.bytes", "max.connections", "max.connections.per.ip",
-        "delete.topic.enable", "group.initial.rebalance.delay.ms", "offsets.retention.minutes", "offsets.topic.num.partitions",
+        "delete.topic.enable", "group.initial.rebalance.delay.ms", "offsets.retention.minutes", "offsets.topic.num.partitions", "creek.offsets.topic.enable",
         "offsets.retention.check.interval.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms",
         "group.max.size", "offset.metadata.max.bytes", "producer.id.expiration.ms",
         "broker.id", "node.id", "log.dirs", "log.dir", "listeners", "advertised.listeners", "listener.security.protocol.map",
@@ -187,6 +191,7 @@ public struct BrokerConfig: Sendable, Hashable {
         case "delete.topic.enable": deleteTopicEnable = try Self.bool(name, value)
         case "group.initial.rebalance.delay.ms": groupInitialRebalanceDelayMs = try Self.integer(name, value, min: 0)
         case "offsets.retention.minutes": offsetsRetentionMinutes = try Self.integer(name, value, min: 1)
+        case "creek.offsets.topic.enable": offsetsTopicEnable = try Self.bool(name, value)
         case "offsets.topic.num.partitions": offsetsTopicNumPartitions = Int32(try Self.integer(name, value, min: 1, max: 1000))
         case "offsets.retention.check.interval.ms": offsetsRetentionCheckIntervalMs = try Self.integer(name, value, min: 1)
         case "group.min.session.timeout.ms": groupMinSessionTimeoutMs = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
@@ -305,6 +310,7 @@ extension BrokerConfig {
             ("auto.create.topics.enable", String(autoCreateTopicsEnable), .boolean),
             ("num.partitions", String(numPartitions), .int),
             ("offsets.topic.num.partitions", String(offsetsTopicNumPartitions), .int),
+            ("creek.offsets.topic.enable", String(offsetsTopicEnable), .boolean),
             ("log.segment.bytes", String(logSegmentBytes), .int),
             ("log.roll.ms", String(logRollMs), .long),
             ("log.retention.ms", String(logRetentionMs), .long),

@@ -23,7 +23,6 @@ public final class BrokerService: Service, Sendable {
         // Transactions decided before the last stop get their markers before clients come.
         await broker.transactions.recover()
         let offsetsMirror = ConsumerOffsetsMirror(broker: broker)
-        await offsetsMirror.ensureTopic()
         let server = try await KafkaServer.start(broker: broker, group: group)
         broker.listening(on: server.addresses.compactMapValues(\.port))
         onReady(server.localAddress)
@@ -31,7 +30,9 @@ public final class BrokerService: Service, Sendable {
             tasks.addTask { await self.retentionLoop() }
             tasks.addTask { await self.transactionLoop() }
             tasks.addTask { await self.offsetExpiryLoop() }
-            tasks.addTask { await offsetsMirror.run() }
+            if broker.config.offsetsTopicEnable {
+                tasks.addTask { await offsetsMirror.run() }
+            }
             tasks.addTask { await server.watchCertificates() }
             if broker.config.logCleanerEnable {
                 let cleaner = LogCleaner(broker: broker)

@@ -11,6 +11,7 @@ import NIOCore
 /// Creek's offsets journal stays the source of truth; the topic is a mirror written a poll
 /// interval (250 ms) behind it. At startup the whole current state is written once, so the
 /// topic catches up with anything a crash kept from it (compaction drops the repeats).
+/// The topic is created when the first group appears (see `run`).
 struct ConsumerOffsetsMirror: Sendable {
     let broker: Broker
     static let pollInterval = Duration.milliseconds(250)
@@ -35,10 +36,17 @@ struct ConsumerOffsetsMirror: Sendable {
         }
     }
 
-    /// Mirrors changes until cancelled.
+    /// Mirrors changes until cancelled. Like Kafka, which creates the topic when the first
+    /// group looks for its coordinator, the topic is created once the first group or
+    /// committed offset exists (a broker nobody consumes from has none).
     func run() async {
         var written = Written()
         while !Task.isCancelled {
+            if broker.topics.topic(named: ConsumerOffsetsRecords.topic) == nil {
+                let hasOffsets = !broker.groups.offsets.snapshot().groups.isEmpty
+                let hasGroups = !(await broker.groups.allGroups()).isEmpty
+                if hasOffsets || hasGroups { await ensureTopic() }
+            }
             await mirror(&written)
             try? await Task.sleep(for: Self.pollInterval)
         }
