@@ -311,6 +311,11 @@ def test_consume_isolation_hides_open_and_aborted_transactions(creek):
     assert "read_committed" in bad.stderr
 
 
+def test_version():
+    result = subprocess.run([creek_binary(), "--version"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and result.stdout.strip().count(".") == 2
+
+
 def test_shell_completion_scripts():
     for shell, marker in (("bash", "-F _creek creek"), ("zsh", "#compdef creek"), ("fish", "complete -c 'creek'")):
         script = subprocess.run([creek_binary(), "--generate-completion-script", shell], capture_output=True, text=True, timeout=30)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CreekBroker
 import CreekClient
 
 /// The `creek` command line: `serve` runs the broker; `topic`, `cluster`, `produce` and
@@ -10,6 +11,7 @@ struct Creek: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "creek",
         abstract: "An event-streaming broker that speaks the Kafka protocol.",
+        version: CreekVersion.current,
         subcommands: [ServeCommand.self, TopicCommand.self, GroupCommand.self, ClusterCommand.self, ProduceCommand.self, ConsumeCommand.self, BenchCommand.self]
     )
 
