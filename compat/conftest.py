@@ -101,7 +101,8 @@ class Creek:
 @pytest.fixture
 def creek(tmp_path):
     broker = Creek(tmp_path / "data")
-    broker.start(["--set", "group.initial.rebalance.delay.ms=0"])
+    # CREEK_TEST_EXTRA: more serve flags for every test broker (to rerun the suite under other settings).
+    broker.start(["--set", "group.initial.rebalance.delay.ms=0", *os.environ.get("CREEK_TEST_EXTRA", "").split()])
     yield broker
     code = broker.stop()
     assert code in (0, None), f"creek exited with {code}; log:\n{broker.log()}"

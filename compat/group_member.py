@@ -5,9 +5,11 @@ usage: group_member.py BOOTSTRAP TOPIC GROUP NAME [client=confluent[:STRATEGY]|k
 Prints one JSON object per line: {"event": "assigned"|"revoked", "partitions": [...]},
 {"event": "record", "partition": p, "offset": o, "value": v} (after the record's offset
 has been committed, with commit=each), {"event": "closed"}. Reading "quit" on stdin makes
-it close cleanly (LeaveGroup). Bounded: exits after 300 s.
+it close cleanly (LeaveGroup). Bounded: exits after 300 s. With CREEK_TEST_MEMBER_LOGS=DIR the
+client libraries log at debug level to DIR/NAME.log.
 """
 import json
+import os
 import select
 import sys
 import time
@@ -28,6 +30,11 @@ def quit_requested():
 
 
 deadline = time.monotonic() + 300
+
+if os.environ.get("CREEK_TEST_MEMBER_LOGS"):
+    import logging
+    logging.basicConfig(filename=os.path.join(os.environ["CREEK_TEST_MEMBER_LOGS"], f"{name}.log"),
+                        level=logging.DEBUG, format="%(asctime)s %(threadName)s %(name)s %(message)s")
 
 if client.startswith("confluent"):
     from confluent_kafka import Consumer, TopicPartition

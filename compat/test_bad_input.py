@@ -135,6 +135,9 @@ def test_unserved_old_fetch_version_gets_unsupported_version(creek):
     (["--set", "log.retention.ms=-5"], "between"),
     (["--flush", "sometimes"], "os, acks-all or always"),
     (["--listen", "nowhere"], "HOST:PORT"),
+    (["--add-scram", "SCRAM-SHA-1=[name=a,password=b]"], "SCRAM-SHA-256 or SCRAM-SHA-512"),
+    (["--add-scram", "SCRAM-SHA-256=[name=a]"], "password= is required"),
+    (["--add-scram", "SCRAM-SHA-256=[name=a,password=b,iterations=10]"], "iterations must be 4096-16384"),
 ])
 def test_bad_settings_stop_startup(tmp_path, args, message):
     import subprocess

@@ -64,7 +64,9 @@ def test_written_through_one_listener_read_through_the_other(two_listeners):
     (["listeners=A://127.0.0.1:0,B://127.0.0.1:0"], "listener A has no security protocol"),
     (["listeners=PLAINTEXT://127.0.0.1:0", "advertised.listeners=OTHER://h:1"], "OTHER is not one of the listeners"),
     (["listeners=SSL://127.0.0.1:0"], "set ssl.keystore.location"),
-    (["listeners=SASL_SSL://127.0.0.1:0"], "SASL_SSL listeners are not served yet"),
+    (["listeners=SASL_SSL://127.0.0.1:0"], "listener SASL_SSL is SASL_SSL: set ssl.keystore.location"),
+    (["listeners=SASL_PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms=GSSAPI"], "GSSAPI is not served"),
+    (["listeners=SASL_PLAINTEXT://127.0.0.1:0", "connections.max.reauth.ms=-1"], "connections.max.reauth.ms"),
     (["listeners=A://127.0.0.1:9,B://127.0.0.1:9"], "port 9 appears twice"),
 ])
 def test_inconsistent_listener_settings_stop_startup(tmp_path, settings, message):

@@ -50,6 +50,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Record metrics: on or off (off measures their cost; /metrics then shows only state read at scrape).")
     var metrics = "on"
 
+    @Option(name: .customLong("add-scram"), help: "A SCRAM user to save at startup, as Kafka's --add-scram: SCRAM-SHA-256=[name=USER,password=PASSWORD] (repeatable).")
+    var addScram: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -114,6 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
             result.advertisedPort = port
         }
         if let dataDir { result.dataDirectory = dataDir }
+        result.scramBootstrap = try addScram.map { text throws(ConfigError) in try ScramBootstrap(parsing: text) }
         if let nodeId { result.nodeId = nodeId }
         guard let policy = BrokerConfig.FlushPolicy(rawValue: flush) else {
             throw ConfigError(name: "--flush", value: flush, reason: "must be os, acks-all or always")

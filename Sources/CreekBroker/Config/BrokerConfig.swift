@@ -54,6 +54,10 @@ public struct BrokerConfig: Sendable, Hashable {
     public var http = AdminHTTPSettings()
     /// TLS for SSL listeners (`ssl.*`).
     public var tls = TLSSettings()
+    /// SASL for SASL_PLAINTEXT and SASL_SSL listeners (`sasl.*`, re-authentication).
+    public var sasl = SASLSettings()
+    /// SCRAM users saved when the broker opens (`--add-scram`).
+    public var scramBootstrap: [ScramBootstrap] = []
 
     public var autoCreateTopicsEnable = true
     public var numPartitions: Int32 = 1
@@ -150,7 +154,7 @@ public struct BrokerConfig: Sendable, Hashable {
         "log.cleanup.policy", "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second",
         "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size", "log.cleaner.min.cleanable.ratio",
         "log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "log.cleaner.delete.retention.ms",
-    ] + TLSSettings.names
+    ] + TLSSettings.names + SASLSettings.names
 
     /// Applies one setting by its Kafka name.
     public mutating func apply(name: String, value rawValue: String) throws(ConfigError) {
@@ -233,6 +237,8 @@ public struct BrokerConfig: Sendable, Hashable {
             interBrokerListenerName = value.uppercased()
         case _ where name.hasPrefix("ssl."):
             try tls.apply(name: name, value: value)
+        case _ where SASLSettings.names.contains(name):
+            try sasl.apply(name: name, value: value)
         default:
             throw ConfigError(name: name, value: value, reason: "unknown setting; known settings: \(Self.names.joined(separator: ", "))")
         }

@@ -33,6 +33,11 @@ public enum SecurityProtocol: String, Sendable, Hashable, CaseIterable {
     case ssl = "SSL"
     case saslPlaintext = "SASL_PLAINTEXT"
     case saslSSL = "SASL_SSL"
+
+    /// True when connections are encrypted with TLS (SSL, SASL_SSL).
+    public var usesTLS: Bool { self == .ssl || self == .saslSSL }
+    /// True when a client must log in with SASL before any other request (SASL_*).
+    public var usesSASL: Bool { self == .saslPlaintext || self == .saslSSL }
 }
 
 extension BrokerConfig {
@@ -103,15 +108,15 @@ extension BrokerConfig {
             switch proto {
             case .plaintext:
                 break
-            case .ssl:
+            case .ssl, .saslSSL:
                 guard tls.keystoreLocation != nil else {
-                    throw ConfigError(name: "ssl.keystore.location", value: "", reason: "listener \(listener.name) is SSL: set ssl.keystore.location to a PEM file with the key and certificate chain")
+                    throw ConfigError(name: "ssl.keystore.location", value: "", reason: "listener \(listener.name) is \(proto.rawValue): set ssl.keystore.location to a PEM file with the key and certificate chain")
                 }
                 if tls.clientAuth != .none && tls.truststoreLocation == nil {
                     throw ConfigError(name: "ssl.truststore.location", value: "", reason: "ssl.client.auth=\(tls.clientAuth.rawValue) needs a PEM truststore of the CAs that sign client certificates")
                 }
-            case .saslPlaintext, .saslSSL:
-                throw ConfigError(name: "listeners", value: listener.name, reason: "\(proto.rawValue) listeners are not served yet (SASL is in progress); use PLAINTEXT or SSL")
+            case .saslPlaintext:
+                break
             }
         }
         for name in advertisedListeners.keys where !listeners.contains(where: { $0.name == name }) {

@@ -53,6 +53,7 @@ public final class BrokerMetrics: Sendable {
     private let fsyncFailures: Counter
     private let connectionsActive: Gauge
     private let connectionsAccepted: Counter
+    private let authenticationFailures: Counter
     private let inFlightRequestBytes: Gauge
 
     public init(enabled: Bool = true, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -65,6 +66,7 @@ public final class BrokerMetrics: Sendable {
         fsyncFailures = registry.makeCounter(MetricName.fsyncFailures, [])
         connectionsActive = registry.makeGauge(MetricName.connectionsActive, [])
         connectionsAccepted = registry.makeCounter(MetricName.connectionsAccepted, [])
+        authenticationFailures = registry.makeCounter(MetricName.authenticationFailures, [])
         inFlightRequestBytes = registry.makeGauge(MetricName.inFlightRequestBytes, [])
     }
 
@@ -180,6 +182,11 @@ public final class BrokerMetrics: Sendable {
         guard enabled else { return }
         connectionsAccepted.increment()
         connectionsActive.increment()
+    }
+
+    func authenticationFailed() {
+        guard enabled else { return }
+        authenticationFailures.increment()
     }
 
     func connectionClosed() {

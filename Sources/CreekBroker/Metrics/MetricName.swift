@@ -37,6 +37,7 @@ public struct MetricName: Sendable, Hashable {
     static let fsyncFailures = MetricName("fsync_failures_total", .counter, [], "Failed fsyncs (each takes its partition offline).")
     static let connectionsActive = MetricName("connections_active", .gauge, [], "Open client connections.")
     static let connectionsAccepted = MetricName("connections_accepted_total", .counter, [], "Client connections accepted.")
+    static let authenticationFailures = MetricName("sasl_authentication_failures_total", .counter, [], "SASL logins refused (wrong password, mechanism or order).")
     static let inFlightRequestBytes = MetricName("inflight_request_bytes", .gauge, [], "Bytes of requests received and not yet answered.")
 
     // State read at scrape time (MetricsScrape)
@@ -61,7 +62,7 @@ public struct MetricName: Sendable, Hashable {
     /// Every metric, for documentation checks.
     public static let all: [MetricName] = [
         requests, requestDuration, requestErrors, topicRecordsIn, topicBytesIn, topicRecordsOut, topicBytesOut, produceBatchBytes,
-        fsyncDuration, fsyncFailures, connectionsActive, connectionsAccepted, inFlightRequestBytes,
+        fsyncDuration, fsyncFailures, connectionsActive, connectionsAccepted, authenticationFailures, inFlightRequestBytes,
         partitionHighWatermark, partitionLogStartOffset, partitionSizeBytes, partitionSegments, partitionsOffline,
         groupMembers, groupState, groupCommittedOffset, groupLag, groupLagSum, transactionsOpen,
         residentMemory, cpuSeconds, openFiles, uptime, dataDirFree, dataDirTotal,

@@ -8,10 +8,10 @@ extension Broker {
     /// `finish`); a Fetch that can be answered now is read and answered here. Returns false
     /// when the request must go through `prepare`/`dispatch` instead (a long poll, another
     /// API, an unserved version); `finish` is then never called.
-    public func handleInPlace(_ framed: FramedRequest, peer: String, listener: String, finish: @escaping @Sendable (RequestOutcome) -> Void) -> Bool {
+    public func handleInPlace(_ framed: FramedRequest, peer: String, listener: String, principal: String = KafkaPrincipal.anonymous, finish: @escaping @Sendable (RequestOutcome) -> Void) -> Bool {
         switch framed.apiKey {
         case .produce where ProduceHandler.versions.contains(framed.apiVersion):
-            let prepared = prepare(framed, peer: peer, listener: listener)
+            let prepared = prepare(framed, peer: peer, listener: listener, principal: principal)
             switch prepared.kind {
             case .failed(let outcome):
                 finish(outcome)

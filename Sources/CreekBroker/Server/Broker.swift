@@ -18,6 +18,8 @@ public final class Broker: Sendable {
     public let metrics: BrokerMetrics
     /// Settings changed at run time (IncrementalAlterConfigs on the broker resource).
     public let dynamicConfig: DynamicBrokerConfig
+    /// SCRAM credentials, for SASL logins and the SCRAM credential APIs.
+    public let credentials: CredentialStore
     let fetchSessions: FetchSessionCache
     let clock: @Sendable () -> Int64
     private let inFlight = NIOLockedValueBox(0)
@@ -30,8 +32,10 @@ public final class Broker: Sendable {
     public init(
         config: BrokerConfig, topics: TopicRegistry, groups: GroupCoordinator, producerIds: ProducerIdAllocator,
         transactionState: TransactionStateStore, logger: Logger, metrics: BrokerMetrics = BrokerMetrics(enabled: false),
-        clock: @escaping @Sendable () -> Int64, dynamicConfig: DynamicBrokerConfig? = nil
+        clock: @escaping @Sendable () -> Int64, dynamicConfig: DynamicBrokerConfig? = nil,
+        credentials: CredentialStore? = nil
     ) {
+        self.credentials = credentials ?? CredentialStore(unsavedIn: config.dataDirectory, files: topics.files)
         self.metrics = metrics
         self.dynamicConfig = dynamicConfig ?? DynamicBrokerConfig(staticConfig: config, overrides: [:], files: topics.files)
         self.topics = topics
@@ -86,10 +90,10 @@ public final class Broker: Sendable {
     }
 
     /// Does the order-independent part of a request (see `Prepared`).
-    public func prepare(_ framed: FramedRequest, peer: String, listener: String) -> Prepared {
+    public func prepare(_ framed: FramedRequest, peer: String, listener: String, principal: String = KafkaPrincipal.anonymous) -> Prepared {
         let context = RequestContext(
             apiKey: framed.apiKey, apiVersion: framed.apiVersion, correlationId: framed.correlationId,
-            clientId: framed.header.clientId, peer: peer, listener: listener
+            clientId: framed.header.clientId, peer: peer, listener: listener, principal: principal
         )
         guard framed.apiKey == .produce, ProduceHandler.versions.contains(framed.apiVersion) else {
             return Prepared(framed: framed, context: context, kind: .other)

@@ -25,10 +25,13 @@ extension Broker {
         let groups = GroupCoordinator(settings: config.groupSettings, offsets: offsets, logger: logger, clock: clock)
         let producerIds = try ProducerIdAllocator(dataDirectory: config.dataDirectory, files: files)
         let transactionState = try TransactionStateStore(dataDirectory: config.dataDirectory, files: files)
+        let credentials = try CredentialStore(dataDirectory: config.dataDirectory, files: files)
+        try credentials.bootstrap(config.scramBootstrap, logger: logger)
         return Broker(
             config: dynamic.config, topics: topics, groups: groups, producerIds: producerIds, transactionState: transactionState,
             logger: logger, metrics: metrics, clock: clock,
-            dynamicConfig: DynamicBrokerConfig(staticConfig: config, overrides: dynamic.overrides, files: files)
+            dynamicConfig: DynamicBrokerConfig(staticConfig: config, overrides: dynamic.overrides, files: files),
+            credentials: credentials
         )
     }
 

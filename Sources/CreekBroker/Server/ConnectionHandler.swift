@@ -33,10 +33,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Requests queued for the ordered pipeline whose ordered step has not finished; while
     /// any is, a new request may not jump ahead by being handled in place.
     private var awaitingOrder = 0
+    /// The SASL login of a SASL_* listener's connection (nil on other listeners).
+    private var sasl: SaslSession?
 
     init(broker: Broker, listener: String, maxInFlight: Int, maxInFlightBytes: Int) {
         self.broker = broker
         self.listener = listener
+        let config = broker.config
+        if let listenerConfig = config.listeners.first(where: { $0.name == listener }),
+           config.securityProtocol(of: listenerConfig)?.usesSASL == true {
+            sasl = SaslSession(settings: config.sasl, credentials: broker.credentials)
+        }
         self.maxInFlight = maxInFlight
         self.maxInFlightBytes = maxInFlightBytes
         self.logger = broker.logger
@@ -55,6 +62,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         let frame = unwrapInboundIn(data)
+        if sasl?.hasFailed == true { return }
+        if sasl?.expectsRawToken == true {
+            answerRawToken(frame, context: context)
+            return
+        }
         let request: FramedRequest
         do {
             request = try FramedRequest(frame: frame)
@@ -62,16 +74,26 @@ final class ConnectionHandler: ChannelDuplexHandler {
             close(context: context, reason: "\(error)")
             return
         }
-        let sequence = nextSequence
-        nextSequence += 1
-        let size = frame.readableBytes
-        inFlightBytes += size
-        broker.metrics.inFlightBytesChanged(by: size)
-        let stamp = RequestStamp(key: request.apiKey, version: request.apiVersion, size: size)
+        var principal = KafkaPrincipal.anonymous
+        if var session = sasl {
+            let verdict = session.admit(request, nowNanos: ProcessStats.monotonicNanos())
+            sasl = session
+            switch verdict {
+            case .pass:
+                principal = session.principal ?? KafkaPrincipal.anonymous
+            case .answer(let writer, let thenClose):
+                answerLogin(writer, thenClose: thenClose, request: request, size: frame.readableBytes, context: context)
+                return
+            case .close(let reason):
+                close(context: context, reason: reason)
+                return
+            }
+        }
+        let (sequence, stamp) = begin(request.apiKey, version: request.apiVersion, size: frame.readableBytes)
         if awaitingOrder == 0 {
             let eventLoop = context.eventLoop
             let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
-            let handled = broker.handleInPlace(request, peer: peer, listener: listener) { outcome in
+            let handled = broker.handleInPlace(request, peer: peer, listener: listener, principal: principal) { outcome in
                 if eventLoop.inEventLoop {
                     loopBound.value.handler.complete(sequence, outcome, stamp: stamp, context: loopBound.value.context)
                 } else {
@@ -88,11 +110,53 @@ final class ConnectionHandler: ChannelDuplexHandler {
             let broker = self.broker
             let peer = self.peer
             let listener = self.listener
-            step = .preparing(Task { broker.prepare(request, peer: peer, listener: listener) })
+            step = .preparing(Task { broker.prepare(request, peer: peer, listener: listener, principal: principal) })
         } else {
-            step = .prepared(broker.prepare(request, peer: peer, listener: listener))
+            step = .prepared(broker.prepare(request, peer: peer, listener: listener, principal: principal))
         }
         pipeline?.yield(Queued(sequence: sequence, step: step, stamp: stamp))
+    }
+
+    /// Numbers a request and counts its bytes in flight until it completes.
+    private func begin(_ key: ApiKey, version: Int16, size: Int) -> (sequence: Int, stamp: RequestStamp) {
+        let sequence = nextSequence
+        nextSequence += 1
+        inFlightBytes += size
+        broker.metrics.inFlightBytesChanged(by: size)
+        return (sequence, RequestStamp(key: key, version: version, size: size))
+    }
+
+    /// Sends a SaslHandshake/SaslAuthenticate answer in request order; a failed login's
+    /// answer waits `connection.failed.authentication.delay.ms` and closes the connection.
+    private func answerLogin(_ writer: KafkaWriter, thenClose: String?, request: FramedRequest, size: Int, context: ChannelHandlerContext) {
+        let (sequence, stamp) = begin(request.apiKey, version: request.apiVersion, size: size)
+        guard let reason = thenClose else {
+            complete(sequence, .respond(writer), stamp: stamp, context: context)
+            return
+        }
+        broker.metrics.authenticationFailed()
+        let delay = broker.config.sasl.failedAuthenticationDelayMs
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
+            loopBound.value.handler.complete(sequence, .respondThenClose(writer, reason), stamp: stamp, context: loopBound.value.context)
+        }
+    }
+
+    /// After SaslHandshake v0 the client sends bare SASL tokens, answered with bare tokens.
+    private func answerRawToken(_ frame: ByteBuffer, context: ChannelHandlerContext) {
+        guard var session = sasl else { return }
+        let verdict = session.rawToken(frame, nowNanos: ProcessStats.monotonicNanos())
+        sasl = session
+        switch verdict {
+        case .answer(let writer, _):
+            let (sequence, stamp) = begin(.saslAuthenticate, version: 0, size: frame.readableBytes)
+            complete(sequence, .respond(writer), stamp: stamp, context: context)
+        case .close(let reason):
+            broker.metrics.authenticationFailed()
+            close(context: context, reason: reason)
+        case .pass:
+            break
+        }
     }
 
     /// A request waiting for its turn in this connection's ordered pipeline; a Produce is
@@ -170,6 +234,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 break
             case .close(let reason):
                 if wrote { context.flush() }
+                close(context: context, reason: reason)
+                return
+            case .respondThenClose(let writer, let reason):
+                context.writeAndFlush(wrapOutboundOut(writer.buffer), promise: nil)
                 close(context: context, reason: reason)
                 return
             }

@@ -26,12 +26,12 @@ public final class KafkaServer: Sendable {
             maxTotal: broker.config.maxConnections, maxPerAddress: broker.config.maxConnectionsPerIp, logger: broker.logger
         )
         let config = broker.config
-        let tls = try config.listeners.contains { config.securityProtocol(of: $0) == .ssl }
+        let tls = try config.listeners.contains { config.securityProtocol(of: $0)?.usesTLS == true }
             ? TLSContextProvider(settings: config.tls, logger: broker.logger) : nil
         var channels: [(listener: String, channel: any Channel)] = []
         for listener in config.listeners {
             do {
-                let secured = config.securityProtocol(of: listener) == .ssl ? tls : nil
+                let secured = config.securityProtocol(of: listener)?.usesTLS == true ? tls : nil
                 channels.append((listener.name, try await bind(listener, tls: secured, broker: broker, group: group, connections: connections)))
             } catch {
                 for bound in channels { try? await bound.channel.close() }

@@ -8,6 +8,8 @@ public enum RequestOutcome: Sendable {
     case noResponse
     /// Log the reason and close the connection.
     case close(String)
+    /// Send this response frame, then log the reason and close (a failed SASL login).
+    case respondThenClose(KafkaWriter, String)
 }
 
 /// How a request proceeds after its ordered part ran: finished, or a completion that
@@ -28,4 +30,11 @@ public struct RequestContext: Sendable {
     public var peer: String
     /// The listener the request came in on.
     public var listener: String = "PLAINTEXT"
+    /// Who sent it: `User:NAME` after a SASL login, `User:ANONYMOUS` otherwise.
+    public var principal: String = KafkaPrincipal.anonymous
+}
+
+/// Kafka's principal names (`TYPE:NAME`).
+public enum KafkaPrincipal {
+    public static let anonymous = "User:ANONYMOUS"
 }

@@ -32,6 +32,7 @@ extension Broker {
         .syncGroup: Route(SyncGroupHandler.self) { SyncGroupHandler(broker: $0) },
         .describeGroups: Route(DescribeGroupsHandler.self) { DescribeGroupsHandler(broker: $0) },
         .listGroups: Route(ListGroupsHandler.self) { ListGroupsHandler(broker: $0) },
+        .saslHandshake: Route(SaslHandshakeHandler.self) { _ in SaslHandshakeHandler() },
         .apiVersions: Route(ApiVersionsHandler.self) { _ in ApiVersionsHandler() },
         .createTopics: Route(CreateTopicsHandler.self) { CreateTopicsHandler(broker: $0) },
         .deleteTopics: Route(DeleteTopicsHandler.self) { DeleteTopicsHandler(broker: $0) },
@@ -45,6 +46,7 @@ extension Broker {
         .describeConfigs: Route(DescribeConfigsHandler.self) { DescribeConfigsHandler(broker: $0) },
         .alterConfigs: Route(AlterConfigsHandler.self) { AlterConfigsHandler(broker: $0) },
         .describeLogDirs: Route(DescribeLogDirsHandler.self) { DescribeLogDirsHandler(broker: $0) },
+        .saslAuthenticate: Route(SaslAuthenticateHandler.self) { _ in SaslAuthenticateHandler() },
         .createPartitions: Route(CreatePartitionsHandler.self) { CreatePartitionsHandler(broker: $0) },
         .deleteGroups: Route(DeleteGroupsHandler.self) { DeleteGroupsHandler(broker: $0) },
         .incrementalAlterConfigs: Route(IncrementalAlterConfigsHandler.self) { IncrementalAlterConfigsHandler(broker: $0) },
@@ -52,6 +54,8 @@ extension Broker {
         .describeProducers: Route(DescribeProducersHandler.self) { DescribeProducersHandler(broker: $0) },
         .describeTransactions: Route(DescribeTransactionsHandler.self) { DescribeTransactionsHandler(broker: $0) },
         .listTransactions: Route(ListTransactionsHandler.self) { ListTransactionsHandler(broker: $0) },
+        .describeUserScramCredentials: Route(DescribeUserScramCredentialsHandler.self) { DescribeUserScramCredentialsHandler(broker: $0) },
+        .alterUserScramCredentials: Route(AlterUserScramCredentialsHandler.self) { AlterUserScramCredentialsHandler(broker: $0) },
         .describeCluster: Route(DescribeClusterHandler.self) { DescribeClusterHandler(broker: $0) },
     ]
 
