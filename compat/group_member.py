@@ -67,7 +67,33 @@ if client.startswith("confluent"):
     consumer.close()
     emit(event="closed")
 else:
+    import faulthandler
+    import os
+    import threading
+
     from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+
+    class Watchdog:
+        """kafka-python 3.0.12 can park poll() forever: the caller waits on a threading.Event
+        for a coroutine its IO thread never runs (seen with py-spy: MainThread in
+        NetworkSelector.run -> Event.wait, the IO thread idle in select). A poll that has not
+        returned for 10 s is that hang (poll is bounded at 200 ms); the member reports it,
+        dumps its threads to stderr and exits, so the test can start it again."""
+
+        def __init__(self, limit=10.0):
+            self.last = time.monotonic()
+            threading.Thread(target=self._watch, args=(limit,), daemon=True).start()
+
+        def alive(self):
+            self.last = time.monotonic()
+
+        def _watch(self, limit):
+            while True:
+                time.sleep(0.5)
+                if time.monotonic() - self.last > limit:
+                    emit(event="client-hung", seconds=round(time.monotonic() - self.last, 1))
+                    faulthandler.dump_traceback(all_threads=True)
+                    os._exit(3)
     from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
     class Listener(ConsumerRebalanceListener):
@@ -86,7 +112,9 @@ else:
                              enable_auto_commit=commit_mode == "auto", auto_commit_interval_ms=500,
                              auto_offset_reset="earliest", partition_assignment_strategy=[assignor])
     consumer.subscribe([topic], listener=Listener())
+    watchdog = Watchdog()
     while time.monotonic() < deadline and not quit_requested():
+        watchdog.alive()
         for tp, msgs in consumer.poll(timeout_ms=200).items():
             for m in msgs:
                 if commit_mode == "each":

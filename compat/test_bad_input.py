@@ -149,9 +149,9 @@ def test_bad_settings_stop_startup(tmp_path, args, message):
 
 
 def test_apis_creek_does_not_serve_get_an_error_response_not_a_closed_connection(creek):
-    """UIs call optional admin APIs Creek does not advertise: those whose response has a
-    top-level error code are answered (ACLs: SECURITY_DISABLED, as Kafka without an
-    authorizer; the rest UNSUPPORTED_VERSION) and the connection stays usable."""
+    """UIs call optional admin APIs: the ACL APIs without an authorizer answer
+    SECURITY_DISABLED (as Kafka does); APIs Creek does not serve whose response has a
+    top-level error code answer UNSUPPORTED_VERSION; the connection stays usable."""
     with connect(creek) as s:
         # DescribeAcls v1: resource type filter ANY, name/pattern null, principal/host null,
         # operation ANY, permission ANY.

@@ -68,7 +68,11 @@ def test_console_pages_render_real_data(creek, browser):
     shoot(browser, "overview")
 
     browser.get(creek.http + "/#/topics")
-    rows = wait_for(browser, "#topics tbody tr[data-topic]", lambda rows: len(rows) == 2)
+    # The two seeded topics, and Kafka's internal __consumer_offsets (created with the group),
+    # listed and marked internal.
+    rows = wait_for(browser, "#topics tbody tr[data-topic]", lambda rows: len(rows) == 3)
+    internal = next(row for row in rows if row.get_attribute("data-topic") == "__consumer_offsets").text
+    assert "internal" in internal
     orders = next(row for row in rows if row.get_attribute("data-topic") == "orders").text
     assert "orders" in orders and " 3 " in f" {orders} " and "90" in orders and "24 h" in orders
     shoot(browser, "topics")

@@ -140,12 +140,12 @@ def wait_until(check, timeout=10):
 
 @pytest.fixture
 def creek(creek_factory):
-    """A broker with the __consumer_offsets mirror on (creek.offsets.topic.enable)."""
-    return creek_factory("--set", "creek.offsets.topic.enable=true", "--set", "group.initial.rebalance.delay.ms=0")
+    """A broker with its default settings: the __consumer_offsets mirror is on."""
+    return creek_factory("--set", "group.initial.rebalance.delay.ms=0")
 
 
-def test_no_internal_topic_unless_enabled(creek_factory):
-    plain = creek_factory("--set", "group.initial.rebalance.delay.ms=0")
+def test_no_internal_topic_when_disabled(creek_factory):
+    plain = creek_factory("--set", "creek.offsets.topic.enable=false", "--set", "group.initial.rebalance.delay.ms=0")
     consumer = Consumer({"bootstrap.servers": plain.bootstrap, "group.id": "g"})
     consumer.subscribe(["anything"])
     consumer.poll(2)

@@ -1,6 +1,7 @@
 """Consumer groups with real clients: assignment, rebalancing on join/leave/crash,
 commits, several groups, admin operations and restarts."""
 import time
+import warnings
 from collections import Counter
 
 import pytest
@@ -145,13 +146,19 @@ def test_two_groups_read_independently(creek):
 def test_kafka_python_group(creek, strategy):
     topic = f"kp-{strategy}"
     create_topic(creek.bootstrap, topic, 4)
-    members = [Member(creek.bootstrap, topic, f"g-kp-{strategy}", f"kp{i}", client=f"kafka-python:{strategy}")
-               for i in range(2)]
+    # restarts_if_hung: kafka-python 3.0.12 sometimes parks poll() forever (a client bug, see
+    # group_member.Watchdog); such a member is restarted once, and the group must still end
+    # balanced with every record read exactly once.
+    members = [Member(creek.bootstrap, topic, f"g-kp-{strategy}", f"kp{i}", client=f"kafka-python:{strategy}",
+                      restarts_if_hung=1) for i in range(2)]
     try:
-        wait_for(lambda: balanced(members, 4), 40,
+        wait_for(lambda: balanced(members, 4), 60,
                  lambda: f"kafka-python members balanced; events: {[m.snapshot() for m in members]}")
         expected = produce_round(creek.bootstrap, topic, 4, 0, 25)
         wait_for(lambda: set(all_values(members)) == expected, 30, "kafka-python group read everything")
+        for m in members:
+            if m.restarts:
+                warnings.warn(f"{m.name}: kafka-python hung in poll() and was restarted {m.restarts} time(s)")
         assert max(all_values(members).values()) == 1
         if strategy == "roundrobin":
             assert sorted(sorted(m.assignment) for m in members) == [[0, 2], [1, 3]]

@@ -56,6 +56,8 @@ public struct BrokerConfig: Sendable, Hashable {
     public var tls = TLSSettings()
     /// SASL for SASL_PLAINTEXT and SASL_SSL listeners (`sasl.*`, re-authentication).
     public var sasl = SASLSettings()
+    /// ACL checks (`authorizer.class.name`, `super.users`, `allow.everyone.if.no.acl.found`).
+    public var authorizer = AuthorizerSettings()
     /// SCRAM users saved when the broker opens (`--add-scram`).
     public var scramBootstrap: [ScramBootstrap] = []
 
@@ -105,9 +107,8 @@ public struct BrokerConfig: Sendable, Hashable {
     /// Kafka's 50: one node needs no spread, and tools read every partition anyway).
     public var offsetsTopicNumPartitions: Int32 = 1
     /// `creek.offsets.topic.enable`: mirror committed offsets and groups into Kafka's
-    /// internal `__consumer_offsets` topic (off by default for now: with the topic present,
-    /// kafka-python 3.0.12 group members intermittently lose their assignment under load).
-    public var offsetsTopicEnable = false
+    /// internal `__consumer_offsets` topic (on by default, as in Kafka).
+    public var offsetsTopicEnable = true
     public var offsetsRetentionMinutes: Int64 = 10080
     public var offsetsRetentionCheckIntervalMs: Int64 = 600_000
     public var groupMinSessionTimeoutMs: Int32 = 6000
@@ -154,7 +155,7 @@ public struct BrokerConfig: Sendable, Hashable {
         "log.cleanup.policy", "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second",
         "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size", "log.cleaner.min.cleanable.ratio",
         "log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "log.cleaner.delete.retention.ms",
-    ] + TLSSettings.names + SASLSettings.names
+    ] + TLSSettings.names + SASLSettings.names + AuthorizerSettings.names
 
     /// Applies one setting by its Kafka name.
     public mutating func apply(name: String, value rawValue: String) throws(ConfigError) {
@@ -239,6 +240,8 @@ public struct BrokerConfig: Sendable, Hashable {
             try tls.apply(name: name, value: value)
         case _ where SASLSettings.names.contains(name):
             try sasl.apply(name: name, value: value)
+        case _ where AuthorizerSettings.names.contains(name):
+            try authorizer.apply(name: name, value: value)
         default:
             throw ConfigError(name: name, value: value, reason: "unknown setting; known settings: \(Self.names.joined(separator: ", "))")
         }

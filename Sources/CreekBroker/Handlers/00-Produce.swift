@@ -73,6 +73,9 @@ struct ProduceHandler: ApiHandler {
             failure = (.unsupportedForMessageFormat, "Produce v\(context.apiVersion) (message format v0/v1) is not supported; Creek accepts RecordBatch v2 from Produce v3 on.")
         } else if ![-1, 0, 1].contains(request.acks) {
             failure = (.invalidRequiredAcks, "acks must be -1, 0 or 1 (got \(request.acks)).")
+        } else if let transactionalId = request.transactionalId, !broker.authorized(context, .write, .transactionalId, transactionalId) {
+            broker.logDenied(context, .write, .transactionalId, transactionalId)
+            failure = (.transactionalIdAuthorizationFailed, "Not authorized to write with transactional id \(transactionalId).")
         } else {
             failure = nil
         }
@@ -82,10 +85,14 @@ struct ProduceHandler: ApiHandler {
             let topic = broker.topics.topic(named: topicData.name)
             let maxBytes = topic?.logConfig.maxMessageBytes ?? 0
             let compacted = topic?.logConfig.cleanupPolicy.contains(.compact) ?? false
+            let allowed = broker.authorized(context, .write, .topic, topicData.name)
+            if !allowed { broker.logDenied(context, .write, .topic, topicData.name) }
             for data in topicData.partitionData {
                 var validated = ValidatedPartition(topic: topicData.name, index: data.index, batches: [])
                 if let (code, message) = failure {
                     validated.failure = error(data.index, code, message)
+                } else if !allowed {
+                    validated.failure = error(data.index, .topicAuthorizationFailed, "Not authorized to write to topic \(topicData.name).")
                 } else if topic?.isInternal == true {
                     validated.failure = error(data.index, .invalidTopicException, "Topic \(topicData.name) is internal: only the broker writes to it.")
                 } else {

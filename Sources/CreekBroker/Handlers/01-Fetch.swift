@@ -24,7 +24,7 @@ struct FetchHandler: ApiHandler {
         let opened = broker.fetchSessions.open(request, usesTopicIds: useIds)
         let deadline = ContinuousClock.now + .milliseconds(max(0, Int(request.maxWaitMs)))
         while true {
-            let read = readOnce(opened.plan, request, useIds: useIds)
+            let read = readOnce(opened.plan, request, useIds: useIds, context: context)
             if isFinal(read, request, opened) || ContinuousClock.now >= deadline {
                 return counted(broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds))
             }
@@ -46,7 +46,7 @@ struct FetchHandler: ApiHandler {
         if let refusal = refusal(request, context: context) { return refusal }
         let useIds = context.apiVersion >= 13
         let opened = broker.fetchSessions.open(request, usesTopicIds: useIds)
-        let read = readOnce(opened.plan, request, useIds: useIds)
+        let read = readOnce(opened.plan, request, useIds: useIds, context: context)
         guard isFinal(read, request, opened) else { return nil }
         return counted(broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds))
     }
@@ -95,7 +95,7 @@ struct FetchHandler: ApiHandler {
         var watermarks: [(partition: PartitionLog, highWatermark: Int64)]
     }
 
-    private func readOnce(_ plan: FetchPlan, _ request: FetchRequest, useIds: Bool) -> Read {
+    private func readOnce(_ plan: FetchPlan, _ request: FetchRequest, useIds: Bool, context: RequestContext) -> Read {
         // The broker's fetch.max.bytes bounds every response, whatever the client asks.
         var remaining = min(broker.config.fetchMaxBytes, request.maxBytes <= 0 ? Int(Int32.max) : Int(request.maxBytes))
         var total = 0
@@ -105,8 +105,15 @@ struct FetchHandler: ApiHandler {
         let committedOnly = request.isolationLevel == 1
         for wanted in plan.topics {
             let topic = useIds ? broker.topics.topic(id: wanted.id) : broker.topics.topic(named: wanted.name)
+            // READ on the topic (a topic the principal may not read looks the same whether it exists or not).
+            let allowed = broker.authorized(context, .read, .topic, topic?.name ?? wanted.name)
             var partitions: [PartitionData] = []
             for fetch in wanted.partitions {
+                guard allowed else {
+                    partitions.append(PartitionData(partitionIndex: fetch.index, errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue, highWatermark: -1, records: nil))
+                    hasError = true
+                    continue
+                }
                 guard let topic, let partition = topic.partition(fetch.index) else {
                     let code: KafkaErrorCode = useIds && topic == nil ? .unknownTopicId : .unknownTopicOrPartition
                     partitions.append(PartitionData(partitionIndex: fetch.index, errorCode: code.rawValue, highWatermark: -1, records: nil))

@@ -18,6 +18,11 @@ struct ListOffsetsHandler: ApiHandler {
             var partitions: [ListOffsetsResponse.ListOffsetsPartitionResponse] = []
             for query in wanted.partitions {
                 var answer = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: query.partitionIndex, timestamp: -1, offset: -1)
+                guard broker.authorized(context, .describe, .topic, wanted.name) else {
+                    answer.errorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
+                    partitions.append(answer)
+                    continue
+                }
                 guard let partition = broker.topics.topic(named: wanted.name)?.partition(query.partitionIndex) else {
                     answer.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
                     partitions.append(answer)

@@ -24,13 +24,16 @@ struct MetadataHandler: ApiHandler {
         if request.includeClusterAuthorizedOperations { response.clusterAuthorizedOperations = Self.allClusterOperations }
         let all = request.topics == nil || (context.apiVersion == 0 && request.topics?.isEmpty == true)
         if all {
-            response.topics = broker.topics.allTopics().map { describe($0, request: request) }
+            // Topics the principal may not describe are left out, as if they did not exist.
+            response.topics = broker.topics.allTopics().filter { broker.authorized(context, .describe, .topic, $0.name) }.map {
+                describe($0, request: request)
+            }
             return response
         }
         let autoCreate = broker.config.autoCreateTopicsEnable && (context.apiVersion < 4 || request.allowAutoTopicCreation)
         for wanted in request.topics ?? [] {
             if wanted.name == nil, wanted.topicId != .zero {
-                if let topic = broker.topics.topic(id: wanted.topicId) {
+                if let topic = broker.topics.topic(id: wanted.topicId), broker.authorized(context, .describe, .topic, topic.name) {
                     response.topics.append(describe(topic, request: request))
                 } else {
                     response.topics.append(.init(errorCode: KafkaErrorCode.unknownTopicId.rawValue, name: nil, topicId: wanted.topicId))
@@ -38,12 +41,22 @@ struct MetadataHandler: ApiHandler {
                 continue
             }
             let name = wanted.name ?? ""
+            guard broker.authorized(context, .describe, .topic, name) else {
+                broker.logDenied(context, .describe, .topic, name)
+                response.topics.append(.init(errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue, name: name))
+                continue
+            }
             if let topic = broker.topics.topic(named: name) {
                 response.topics.append(describe(topic, request: request))
                 continue
             }
             guard autoCreate else {
                 response.topics.append(.init(errorCode: KafkaErrorCode.unknownTopicOrPartition.rawValue, name: name))
+                continue
+            }
+            guard broker.authorizedOnCluster(context, .create) || broker.authorized(context, .create, .topic, name) else {
+                broker.logDenied(context, .create, .topic, name)
+                response.topics.append(.init(errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue, name: name))
                 continue
             }
             do {

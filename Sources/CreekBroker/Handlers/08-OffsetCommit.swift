@@ -14,6 +14,14 @@ struct OffsetCommitHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: OffsetCommitRequest, context: RequestContext) async -> OffsetCommitResponse? {
+        guard broker.authorized(context, .read, .group, request.groupId) else {
+            broker.logDenied(context, .read, .group, request.groupId)
+            return OffsetCommitResponse(throttleTimeMs: 0, topics: request.topics.map { topic in
+                .init(name: topic.name, partitions: topic.partitions.map {
+                    .init(partitionIndex: $0.partitionIndex, errorCode: KafkaErrorCode.groupAuthorizationFailed.rawValue)
+                })
+            })
+        }
         let groupError = context.apiVersion == 0
             ? (await broker.groups.validateCommit(groupId: request.groupId, memberId: request.memberId, groupInstanceId: nil, generationId: -1))
             : (await broker.groups.validateCommit(
@@ -24,11 +32,14 @@ struct OffsetCommitHandler: ApiHandler {
         var topics: [OffsetCommitResponse.OffsetCommitResponseTopic] = []
         for topic in request.topics {
             let known = broker.topics.topic(named: topic.name)
+            let readable = broker.authorized(context, .read, .topic, topic.name)
             var partitions: [OffsetCommitResponse.OffsetCommitResponsePartition] = []
             for partition in topic.partitions {
                 var code = groupError
                 if code == .none {
-                    if known?.partition(partition.partitionIndex) == nil {
+                    if !readable {
+                        code = .topicAuthorizationFailed
+                    } else if known?.partition(partition.partitionIndex) == nil {
                         code = .unknownTopicOrPartition
                     } else if (partition.committedMetadata?.utf8.count ?? 0) > broker.config.offsetMetadataMaxBytes {
                         code = .offsetMetadataTooLarge

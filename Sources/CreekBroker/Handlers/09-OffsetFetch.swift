@@ -17,15 +17,16 @@ struct OffsetFetchHandler: ApiHandler {
             let groups = request.groups.map { group in
                 OffsetFetchResponse.OffsetFetchResponseGroup(
                     groupId: group.groupId,
-                    topics: answer(group: group.groupId, topics: group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }, requireStable: request.requireStable)
-                        .map { .init(name: $0.name, partitions: $0.partitions) }
+                    topics: answer(group: group.groupId, topics: group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }, requireStable: request.requireStable, context: context)
+                        .map { .init(name: $0.name, partitions: $0.partitions) },
+                    errorCode: broker.authorized(context, .describe, .group, group.groupId) ? 0 : KafkaErrorCode.groupAuthorizationFailed.rawValue
                 )
             }
             return OffsetFetchResponse(throttleTimeMs: 0, groups: groups)
         }
         let topics = answer(
             group: request.groupId, topics: request.topics.map { $0.map { ($0.name, $0.partitionIndexes) } },
-            requireStable: context.apiVersion >= 7 && request.requireStable
+            requireStable: context.apiVersion >= 7 && request.requireStable, context: context
         )
         return OffsetFetchResponse(
             throttleTimeMs: 0,
@@ -35,15 +36,25 @@ struct OffsetFetchHandler: ApiHandler {
                           committedLeaderEpoch: $0.committedLeaderEpoch, metadata: $0.metadata, errorCode: $0.errorCode)
                 })
             },
-            errorCode: 0
+            errorCode: broker.authorized(context, .describe, .group, request.groupId) ? 0 : KafkaErrorCode.groupAuthorizationFailed.rawValue
         )
     }
 
-    private func answer(group: String, topics wanted: [(String, [Int32])]?, requireStable: Bool) -> [(name: String, partitions: [Partition])] {
+    private func answer(group: String, topics wanted: [(String, [Int32])]?, requireStable: Bool, context: RequestContext) -> [(name: String, partitions: [Partition])] {
+        // Without DESCRIBE on the group nothing is shown (the group-level error says why);
+        // asked for all topics, those the principal may not describe are left out.
+        guard broker.authorized(context, .describe, .group, group) else { return [] }
         let committed = broker.groups.offsets.offsets(group: group)
-        let targets = wanted ?? committed.keys.sorted().map { name in (name, (committed[name] ?? [:]).keys.sorted()) }
+        let targets = wanted ?? committed.keys.sorted().filter { broker.authorized(context, .describe, .topic, $0) }.map { name in
+            (name, (committed[name] ?? [:]).keys.sorted())
+        }
         return targets.map { name, indexes in
-            (name, indexes.map { index in
+            let describable = broker.authorized(context, .describe, .topic, name)
+            return (name, indexes.map { index in
+                guard describable else {
+                    return Partition(partitionIndex: index, committedOffset: -1, committedLeaderEpoch: -1, metadata: "",
+                                     errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue)
+                }
                 let value = committed[name]?[index]
                 if requireStable && broker.transactions.hasPendingOffsets(group: group, topic: name, partition: index) {
                     return Partition(

@@ -11,15 +11,28 @@ struct FindCoordinatorHandler: ApiHandler {
     func handle(_ request: FindCoordinatorRequest, context: RequestContext) async -> FindCoordinatorResponse? {
         let node = broker.node(for: context.listener)
         let refusal: KafkaErrorCode? = request.keyType == 0 || request.keyType == 1 ? nil : .invalidRequest
+        // DESCRIBE on the group (key type 0) or the transactional id (1).
+        func denial(_ key: String) -> KafkaErrorCode? {
+            let type: AclResourceType = request.keyType == 1 ? .transactionalId : .group
+            guard !broker.authorized(context, .describe, type, key) else { return nil }
+            broker.logDenied(context, .describe, type, key)
+            return type == .group ? .groupAuthorizationFailed : .transactionalIdAuthorizationFailed
+        }
         if context.apiVersion < 4 {
             if let refusal {
                 return FindCoordinatorResponse(errorCode: refusal.rawValue, errorMessage: "Unknown coordinator key type \(request.keyType).",
                                                nodeId: -1, host: "", port: -1)
             }
+            if let denied = denial(request.key) {
+                return FindCoordinatorResponse(errorCode: denied.rawValue, errorMessage: nil, nodeId: -1, host: "", port: -1)
+            }
             return FindCoordinatorResponse(errorCode: 0, errorMessage: nil, nodeId: node.id, host: node.host, port: node.port)
         }
         let coordinators = request.coordinatorKeys.map { key in
-            refusal.map {
+            if refusal == nil, let denied = denial(key) {
+                return FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1, errorCode: denied.rawValue, errorMessage: nil)
+            }
+            return refusal.map {
                 FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1, errorCode: $0.rawValue,
                                                     errorMessage: "Unknown coordinator key type \(request.keyType).")
             } ?? FindCoordinatorResponse.Coordinator(key: key, nodeId: node.id, host: node.host, port: node.port, errorCode: 0)

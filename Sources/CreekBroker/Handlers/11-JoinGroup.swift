@@ -12,6 +12,10 @@ struct JoinGroupHandler: ApiHandler {
         if request.groupId.isEmpty {
             return JoinGroupResponse(errorCode: KafkaErrorCode.invalidGroupId.rawValue, generationId: -1, memberId: request.memberId)
         }
+        guard broker.authorized(context, .read, .group, request.groupId) else {
+            broker.logDenied(context, .read, .group, request.groupId)
+            return JoinGroupResponse(errorCode: KafkaErrorCode.groupAuthorizationFailed.rawValue, generationId: -1, memberId: request.memberId)
+        }
         let protocols = request.protocols.map { GroupMember.SupportedProtocol(name: $0.name, metadata: $0.metadata) }
         let rebalanceTimeout = context.apiVersion == 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs
         let host = context.peer.split(separator: ":").dropLast().joined(separator: ":")

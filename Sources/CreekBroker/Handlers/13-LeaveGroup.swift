@@ -7,6 +7,9 @@ struct LeaveGroupHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: LeaveGroupRequest, context: RequestContext) async -> LeaveGroupResponse? {
+        guard broker.authorized(context, .read, .group, request.groupId) else {
+            return LeaveGroupResponse(throttleTimeMs: 0, errorCode: KafkaErrorCode.groupAuthorizationFailed.rawValue)
+        }
         let leaving: [(memberId: String, groupInstanceId: String?)] = context.apiVersion < 3
             ? [(request.memberId, nil)]
             : request.members.map { ($0.memberId, $0.groupInstanceId) }

@@ -8,6 +8,9 @@ struct SyncGroupHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: SyncGroupRequest, context: RequestContext) async -> SyncGroupResponse? {
+        guard broker.authorized(context, .read, .group, request.groupId) else {
+            return SyncGroupResponse(throttleTimeMs: 0, errorCode: KafkaErrorCode.groupAuthorizationFailed.rawValue, assignment: ByteBuffer())
+        }
         var assignments: [String: ByteBuffer] = [:]
         for entry in request.assignments { assignments[entry.memberId] = entry.assignment }
         let outcome = await broker.groups.sync(

@@ -10,6 +10,10 @@ struct DescribeGroupsHandler: ApiHandler {
     func handle(_ request: DescribeGroupsRequest, context: RequestContext) async -> DescribeGroupsResponse? {
         var described: [DescribeGroupsResponse.DescribedGroup] = []
         for groupId in request.groups {
+            guard broker.authorized(context, .describe, .group, groupId) else {
+                described.append(.init(errorCode: KafkaErrorCode.groupAuthorizationFailed.rawValue, groupId: groupId, groupState: "", protocolType: "", protocolData: "", members: []))
+                continue
+            }
             guard let group = await broker.groups.describe(groupId) else {
                 described.append(.init(errorCode: 0, groupId: groupId, groupState: "Dead", protocolType: "", protocolData: "", members: []))
                 continue

@@ -21,6 +21,11 @@ struct CreateTopicsHandler: ApiHandler {
                 results.append(failure(wanted.name, .invalidRequest, "Topic '\(wanted.name)' appears more than once in the request."))
                 continue
             }
+            guard broker.authorizedOnCluster(context, .create) || broker.authorized(context, .create, .topic, wanted.name) else {
+                broker.logDenied(context, .create, .topic, wanted.name)
+                results.append(failure(wanted.name, .topicAuthorizationFailed, "Not authorized to create topic \(wanted.name)."))
+                continue
+            }
             var partitions = wanted.numPartitions
             if !wanted.assignments.isEmpty {
                 guard wanted.numPartitions == -1, wanted.replicationFactor == -1 else {

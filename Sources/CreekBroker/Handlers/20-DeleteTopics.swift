@@ -12,6 +12,11 @@ struct DeleteTopicsHandler: ApiHandler {
         var results: [DeleteTopicsResponse.DeletableTopicResult] = []
         for target in targets {
             let topic = target.name.flatMap { broker.topics.topic(named: $0) } ?? (target.id == .zero ? nil : broker.topics.topic(id: target.id))
+            if let name = topic?.name ?? target.name, !broker.authorized(context, .delete, .topic, name) {
+                broker.logDenied(context, .delete, .topic, name)
+                results.append(.init(name: target.name, topicId: target.id, errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue, errorMessage: nil))
+                continue
+            }
             guard let topic else {
                 let code: KafkaErrorCode = target.name == nil ? .unknownTopicId : .unknownTopicOrPartition
                 results.append(.init(name: target.name, topicId: target.id, errorCode: code.rawValue, errorMessage: "Unknown topic."))

@@ -12,7 +12,12 @@ struct DeleteRecordsHandler: ApiHandler {
         var topics: [DeleteRecordsResponse.DeleteRecordsTopicResult] = []
         for wanted in request.topics {
             var partitions: [DeleteRecordsResponse.DeleteRecordsPartitionResult] = []
+            let deletable = broker.authorized(context, .delete, .topic, wanted.name)
             for target in wanted.partitions {
+                guard deletable else {
+                    partitions.append(.init(partitionIndex: target.partitionIndex, lowWatermark: -1, errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue))
+                    continue
+                }
                 guard let partition = broker.topics.topic(named: wanted.name)?.partition(target.partitionIndex) else {
                     partitions.append(.init(partitionIndex: target.partitionIndex, lowWatermark: -1, errorCode: KafkaErrorCode.unknownTopicOrPartition.rawValue))
                     continue

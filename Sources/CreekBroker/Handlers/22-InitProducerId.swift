@@ -11,6 +11,10 @@ struct InitProducerIdHandler: ApiHandler {
 
     func handle(_ request: InitProducerIdRequest, context: RequestContext) async -> InitProducerIdResponse? {
         if let transactionalId = request.transactionalId, !transactionalId.isEmpty {
+            guard broker.authorized(context, .write, .transactionalId, transactionalId) else {
+                broker.logDenied(context, .write, .transactionalId, transactionalId)
+                return InitProducerIdResponse(errorCode: KafkaErrorCode.transactionalIdAuthorizationFailed.rawValue, producerId: -1, producerEpoch: -1)
+            }
             let caller = request.producerId >= 0 ? TransactionCoordinator.Caller(
                 producerId: request.producerId, producerEpoch: request.producerEpoch,
                 fenced: context.apiVersion >= 4 ? .producerFenced : .invalidProducerEpoch
@@ -19,6 +23,13 @@ struct InitProducerIdHandler: ApiHandler {
                 transactionalId: transactionalId, timeoutMs: request.transactionTimeoutMs, caller: caller
             )
             return InitProducerIdResponse(errorCode: code.rawValue, producerId: producerId, producerEpoch: epoch)
+        }
+        // An idempotent producer needs IDEMPOTENT_WRITE on the cluster, or (KIP-679) WRITE on some topic.
+        let mayWrite = broker.authorizedOnCluster(context, .idempotentWrite)
+            || broker.topics.allTopics().contains { broker.authorized(context, .write, .topic, $0.name) }
+        guard mayWrite else {
+            broker.logDenied(context, .idempotentWrite, .cluster, AclResourceType.clusterName)
+            return InitProducerIdResponse(errorCode: KafkaErrorCode.clusterAuthorizationFailed.rawValue, producerId: -1, producerEpoch: -1)
         }
         do {
             if request.producerId >= 0, request.producerEpoch >= 0, request.producerEpoch < Int16.max - 1 {

@@ -13,7 +13,9 @@ struct OffsetForLeaderEpochHandler: ApiHandler {
             var partitions: [OffsetForLeaderEpochResponse.EpochEndOffset] = []
             for query in wanted.partitions {
                 var answer = OffsetForLeaderEpochResponse.EpochEndOffset(partition: query.partition, leaderEpoch: -1, endOffset: -1)
-                if let partition = broker.topics.topic(named: wanted.topic)?.partition(query.partition) {
+                if !broker.authorized(context, .describe, .topic, wanted.topic) {
+                    answer.errorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
+                } else if let partition = broker.topics.topic(named: wanted.topic)?.partition(query.partition) {
                     if query.currentLeaderEpoch > 0 {
                         answer.errorCode = KafkaErrorCode.unknownLeaderEpoch.rawValue
                     } else if query.leaderEpoch >= 0 {

@@ -13,6 +13,7 @@ struct AddPartitionsToTxnHandler: ApiHandler {
             producerId: request.v3AndBelowProducerId, producerEpoch: request.v3AndBelowProducerEpoch,
             fenced: context.apiVersion >= 2 ? .producerFenced : .invalidProducerEpoch
         )
+        if let denied = denial(request, context: context) { return denied }
         let partitions = request.v3AndBelowTopics.flatMap { topic in
             topic.partitions.map { TransactionMetadata.Partition(topic: topic.name, partition: $0) }
         }
@@ -26,6 +27,23 @@ struct AddPartitionsToTxnHandler: ApiHandler {
                 case .unknownPartitions(let unknown):
                     code = unknown.contains(.init(topic: topic.name, partition: index)) ? .unknownTopicOrPartition : .operationNotAttempted
                 }
+                return .init(partitionIndex: index, partitionErrorCode: code.rawValue)
+            })
+        }
+        return AddPartitionsToTxnResponse(throttleTimeMs: 0, resultsByTopicV3AndBelow: results)
+    }
+
+    /// WRITE on the transactional id and on every topic, or the response saying which failed
+    /// (the others OPERATION_NOT_ATTEMPTED), as Kafka answers.
+    private func denial(_ request: AddPartitionsToTxnRequest, context: RequestContext) -> AddPartitionsToTxnResponse? {
+        let id = request.v3AndBelowTransactionalId
+        let idAllowed = broker.authorized(context, .write, .transactionalId, id)
+        let deniedTopics = Set(request.v3AndBelowTopics.map(\.name).filter { !broker.authorized(context, .write, .topic, $0) })
+        guard !idAllowed || !deniedTopics.isEmpty else { return nil }
+        let results = request.v3AndBelowTopics.map { topic in
+            AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult(name: topic.name, resultsByPartition: topic.partitions.map { index in
+                let code: KafkaErrorCode = !idAllowed ? .transactionalIdAuthorizationFailed
+                    : deniedTopics.contains(topic.name) ? .topicAuthorizationFailed : .operationNotAttempted
                 return .init(partitionIndex: index, partitionErrorCode: code.rawValue)
             })
         }

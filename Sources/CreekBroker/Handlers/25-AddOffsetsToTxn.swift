@@ -12,7 +12,11 @@ struct AddOffsetsToTxnHandler: ApiHandler {
             fenced: context.apiVersion >= 2 ? .producerFenced : .invalidProducerEpoch
         )
         let code: KafkaErrorCode
-        if request.groupId.isEmpty {
+        if !broker.authorized(context, .write, .transactionalId, request.transactionalId) {
+            code = .transactionalIdAuthorizationFailed
+        } else if !broker.authorized(context, .read, .group, request.groupId) {
+            code = .groupAuthorizationFailed
+        } else if request.groupId.isEmpty {
             code = .invalidGroupId
         } else {
             switch await broker.transactions.add(transactionalId: request.transactionalId, caller: caller, partitions: [], group: request.groupId) {

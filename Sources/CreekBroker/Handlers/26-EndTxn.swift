@@ -13,6 +13,9 @@ struct EndTxnHandler: ApiHandler {
             producerId: request.producerId, producerEpoch: request.producerEpoch,
             fenced: context.apiVersion >= 2 ? .producerFenced : .invalidProducerEpoch
         )
+        guard broker.authorized(context, .write, .transactionalId, request.transactionalId) else {
+            return EndTxnResponse(throttleTimeMs: 0, errorCode: KafkaErrorCode.transactionalIdAuthorizationFailed.rawValue)
+        }
         let code = await broker.transactions.end(transactionalId: request.transactionalId, caller: caller, commit: request.committed)
         return EndTxnResponse(throttleTimeMs: 0, errorCode: code.rawValue)
     }

@@ -15,6 +15,16 @@ struct TxnOffsetCommitHandler: ApiHandler {
                 .init(name: topic.name, partitions: topic.partitions.map { .init(partitionIndex: $0.partitionIndex, errorCode: code(topic.name, $0.partitionIndex).rawValue) })
             })
         }
+        if !broker.authorized(context, .write, .transactionalId, request.transactionalId) {
+            return answer { _, _ in .transactionalIdAuthorizationFailed }
+        }
+        if !broker.authorized(context, .read, .group, request.groupId) {
+            return answer { _, _ in .groupAuthorizationFailed }
+        }
+        let unreadable = Set(request.topics.map(\.name).filter { !broker.authorized(context, .read, .topic, $0) })
+        if !unreadable.isEmpty {
+            return answer { topic, _ in unreadable.contains(topic) ? .topicAuthorizationFailed : .operationNotAttempted }
+        }
         if context.apiVersion >= 3 && !request.memberId.isEmpty {
             let check = await broker.groups.validateCommit(
                 groupId: request.groupId, memberId: request.memberId, groupInstanceId: request.groupInstanceId, generationId: request.generationId

@@ -17,6 +17,11 @@ struct DescribeConfigsHandler: ApiHandler {
         for resource in request.resources {
             var result = DescribeConfigsResponse.DescribeConfigsResult(resourceType: resource.resourceType, resourceName: resource.resourceName)
             let wanted = resource.configurationKeys.map(Set.init)
+            if let denied = ConfigAuthorization.denial(broker, context, .describeConfigs, resourceType: resource.resourceType, name: resource.resourceName) {
+                result.errorCode = denied.rawValue
+                results.append(result)
+                continue
+            }
             switch TopicConfigs.ResourceType(rawValue: resource.resourceType) {
             case .topic:
                 guard let topic = broker.topics.topic(named: resource.resourceName) else {

@@ -9,6 +9,10 @@ struct AlterConfigsHandler: ApiHandler {
     func handle(_ request: AlterConfigsRequest, context: RequestContext) async -> AlterConfigsResponse? {
         var responses: [AlterConfigsResponse.AlterConfigsResourceResponse] = []
         for resource in request.resources {
+            if let denied = ConfigAuthorization.denial(broker, context, .alterConfigs, resourceType: resource.resourceType, name: resource.resourceName) {
+                responses.append(.init(errorCode: denied.rawValue, errorMessage: nil, resourceType: resource.resourceType, resourceName: resource.resourceName))
+                continue
+            }
             let (code, message) = await TopicConfigChange(broker: broker).apply(
                 resourceType: resource.resourceType, resourceName: resource.resourceName, validateOnly: request.validateOnly
             ) { _ in

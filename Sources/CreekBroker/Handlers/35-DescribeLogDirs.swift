@@ -10,6 +10,10 @@ struct DescribeLogDirsHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: DescribeLogDirsRequest, context: RequestContext) async -> DescribeLogDirsResponse? {
+        guard broker.authorizedOnCluster(context, .describe) else {
+            broker.logDenied(context, .describe, .cluster, AclResourceType.clusterName)
+            return DescribeLogDirsResponse(throttleTimeMs: 0, errorCode: KafkaErrorCode.clusterAuthorizationFailed.rawValue, results: [])
+        }
         var topics: [DescribeLogDirsResponse.DescribeLogDirsTopic] = []
         for (topic, indexes) in selection(request.topics) {
             var partitions: [DescribeLogDirsResponse.DescribeLogDirsPartition] = []

@@ -10,6 +10,11 @@ struct CreatePartitionsHandler: ApiHandler {
         var results: [CreatePartitionsResponse.CreatePartitionsTopicResult] = []
         for wanted in request.topics {
             let node = broker.node.id
+            guard broker.authorized(context, .alter, .topic, wanted.name) else {
+                broker.logDenied(context, .alter, .topic, wanted.name)
+                results.append(.init(name: wanted.name, errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue, errorMessage: nil))
+                continue
+            }
             if let assignments = wanted.assignments, assignments.contains(where: { $0.brokerIds != [node] }) {
                 results.append(.init(name: wanted.name, errorCode: KafkaErrorCode.invalidReplicaAssignment.rawValue,
                                      errorMessage: "Assignments may name only broker \(node)."))

@@ -9,6 +9,11 @@ struct DeleteGroupsHandler: ApiHandler {
     func handle(_ request: DeleteGroupsRequest, context: RequestContext) async -> DeleteGroupsResponse? {
         var results: [DeleteGroupsResponse.DeletableGroupResult] = []
         for groupId in request.groupsNames {
+            guard broker.authorized(context, .delete, .group, groupId) else {
+                broker.logDenied(context, .delete, .group, groupId)
+                results.append(.init(groupId: groupId, errorCode: KafkaErrorCode.groupAuthorizationFailed.rawValue))
+                continue
+            }
             let code: KafkaErrorCode
             do {
                 switch try await broker.groups.delete(groupId) {

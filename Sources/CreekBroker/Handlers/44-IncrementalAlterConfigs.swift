@@ -12,6 +12,10 @@ struct IncrementalAlterConfigsHandler: ApiHandler {
     func handle(_ request: IncrementalAlterConfigsRequest, context: RequestContext) async -> IncrementalAlterConfigsResponse? {
         var responses: [IncrementalAlterConfigsResponse.AlterConfigsResourceResponse] = []
         for resource in request.resources {
+            if let denied = ConfigAuthorization.denial(broker, context, .alterConfigs, resourceType: resource.resourceType, name: resource.resourceName) {
+                responses.append(.init(errorCode: denied.rawValue, errorMessage: nil, resourceType: resource.resourceType, resourceName: resource.resourceName))
+                continue
+            }
             if TopicConfigs.ResourceType(rawValue: resource.resourceType) == .broker {
                 let (code, message) = await alterBroker(resource, validateOnly: request.validateOnly)
                 responses.append(.init(errorCode: code.rawValue, errorMessage: message, resourceType: resource.resourceType, resourceName: resource.resourceName))

@@ -7,6 +7,10 @@ struct OffsetDeleteHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: OffsetDeleteRequest, context: RequestContext) async -> OffsetDeleteResponse? {
+        guard broker.authorized(context, .delete, .group, request.groupId) else {
+            broker.logDenied(context, .delete, .group, request.groupId)
+            return OffsetDeleteResponse(errorCode: KafkaErrorCode.groupAuthorizationFailed.rawValue)
+        }
         guard await broker.groups.describe(request.groupId) != nil else {
             return OffsetDeleteResponse(errorCode: KafkaErrorCode.groupIdNotFound.rawValue)
         }
@@ -15,7 +19,9 @@ struct OffsetDeleteHandler: ApiHandler {
         var topics: [OffsetDeleteResponse.OffsetDeleteResponseTopic] = []
         for topic in request.topics {
             let code: KafkaErrorCode
-            if subscribed.contains(topic.name) {
+            if !broker.authorized(context, .read, .topic, topic.name) {
+                code = .topicAuthorizationFailed
+            } else if subscribed.contains(topic.name) {
                 code = .groupSubscribedToTopic
             } else if broker.topics.topic(named: topic.name) == nil {
                 code = .unknownTopicOrPartition

@@ -8,6 +8,10 @@ struct DescribeUserScramCredentialsHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: DescribeUserScramCredentialsRequest, context: RequestContext) async -> DescribeUserScramCredentialsResponse? {
+        guard broker.authorizedOnCluster(context, .describe) else {
+            broker.logDenied(context, .describe, .cluster, AclResourceType.clusterName)
+            return DescribeUserScramCredentialsResponse(throttleTimeMs: 0, errorCode: KafkaErrorCode.clusterAuthorizationFailed.rawValue, errorMessage: nil, results: [])
+        }
         let all = broker.credentials.all
         let requested = request.users?.map(\.name) ?? []
         let names = requested.isEmpty ? all.keys.sorted() : requested

@@ -12,6 +12,13 @@ struct AlterUserScramCredentialsHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: AlterUserScramCredentialsRequest, context: RequestContext) async -> AlterUserScramCredentialsResponse? {
+        guard broker.authorizedOnCluster(context, .alter) else {
+            broker.logDenied(context, .alter, .cluster, AclResourceType.clusterName)
+            let users = (request.deletions.map(\.name) + request.upsertions.map(\.name)).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+            return AlterUserScramCredentialsResponse(throttleTimeMs: 0, results: users.map {
+                .init(user: $0, errorCode: KafkaErrorCode.clusterAuthorizationFailed.rawValue, errorMessage: nil)
+            })
+        }
         var errors: [String: (KafkaErrorCode, String)] = [:]
         var changes: [String: [CredentialStore.Change]] = [:]
         var order: [String] = []

@@ -14,6 +14,10 @@ struct DescribeClusterHandler: ApiHandler {
                 endpointType: request.endpointType
             )
         }
+        guard broker.authorizedOnCluster(context, .describe) else {
+            broker.logDenied(context, .describe, .cluster, AclResourceType.clusterName)
+            return DescribeClusterResponse(errorCode: KafkaErrorCode.clusterAuthorizationFailed.rawValue, errorMessage: nil, endpointType: request.endpointType)
+        }
         let node = broker.node(for: context.listener)
         return DescribeClusterResponse(
             errorCode: 0, endpointType: 1, clusterId: broker.topics.clusterId, controllerId: node.id,

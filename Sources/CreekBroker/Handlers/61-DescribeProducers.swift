@@ -11,7 +11,12 @@ struct DescribeProducersHandler: ApiHandler {
         var topics: [DescribeProducersResponse.TopicResponse] = []
         for wanted in request.topics {
             var partitions: [DescribeProducersResponse.PartitionResponse] = []
+            let readable = broker.authorized(context, .read, .topic, wanted.name)
             for index in wanted.partitionIndexes {
+                guard readable else {
+                    partitions.append(.init(partitionIndex: index, errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue, errorMessage: nil, activeProducers: []))
+                    continue
+                }
                 guard let log = broker.topics.topic(named: wanted.name)?.partition(index) else {
                     partitions.append(.init(partitionIndex: index, errorCode: KafkaErrorCode.unknownTopicOrPartition.rawValue,
                                             errorMessage: "This server does not host this topic-partition.", activeProducers: []))

@@ -10,6 +10,12 @@ struct DescribeTransactionsHandler: ApiHandler {
     func handle(_ request: DescribeTransactionsRequest, context: RequestContext) async -> DescribeTransactionsResponse? {
         let known = broker.transactions.transactions
         let states = request.transactionalIds.map { id in
+            guard broker.authorized(context, .describe, .transactionalId, id) else {
+                return DescribeTransactionsResponse.TransactionState(
+                    errorCode: KafkaErrorCode.transactionalIdAuthorizationFailed.rawValue, transactionalId: id, transactionState: "",
+                    transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerId: -1, producerEpoch: -1, topics: []
+                )
+            }
             guard let metadata = known[id] else {
                 return DescribeTransactionsResponse.TransactionState(
                     errorCode: KafkaErrorCode.transactionalIdNotFound.rawValue, transactionalId: id, transactionState: "",

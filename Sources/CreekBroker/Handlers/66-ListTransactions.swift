@@ -15,7 +15,7 @@ struct ListTransactionsHandler: ApiHandler {
         let producers = Set(request.producerIdFilters)
         let now = broker.clock()
         let matching = broker.transactions.transactions.values.filter { metadata in
-            (states.isEmpty || states.contains(metadata.state.kafkaName))
+            broker.authorized(context, .describe, .transactionalId, metadata.transactionalId) && (states.isEmpty || states.contains(metadata.state.kafkaName))
                 && (producers.isEmpty || producers.contains(metadata.producerId))
                 && (request.durationFilter < 0 || (metadata.state == .ongoing && now - metadata.startTimestampMs > request.durationFilter))
         }

@@ -34,10 +34,7 @@ extension Broker {
             var body = framed.body
             // A body that does not decode takes the ordinary path, which reports it.
             guard let request = try? FetchRequest(from: &body, version: framed.apiVersion) else { return false }
-            let context = RequestContext(
-                apiKey: framed.apiKey, apiVersion: framed.apiVersion, correlationId: framed.correlationId,
-                clientId: framed.header.clientId, peer: peer, listener: listener
-            )
+            let context = RequestContext(framed, peer: peer, listener: listener, principal: principal)
             guard let response = FetchHandler(broker: self).answerInPlace(request, context: context) else { return false }
             finish(.respond(self.encode(response, for: framed)))
             return true

@@ -20,6 +20,8 @@ public final class Broker: Sendable {
     public let dynamicConfig: DynamicBrokerConfig
     /// SCRAM credentials, for SASL logins and the SCRAM credential APIs.
     public let credentials: CredentialStore
+    /// ACLs and the decisions made from them (every check passes when it is off).
+    public let authorizer: Authorizer
     let fetchSessions: FetchSessionCache
     let clock: @Sendable () -> Int64
     private let inFlight = NIOLockedValueBox(0)
@@ -33,8 +35,9 @@ public final class Broker: Sendable {
         config: BrokerConfig, topics: TopicRegistry, groups: GroupCoordinator, producerIds: ProducerIdAllocator,
         transactionState: TransactionStateStore, logger: Logger, metrics: BrokerMetrics = BrokerMetrics(enabled: false),
         clock: @escaping @Sendable () -> Int64, dynamicConfig: DynamicBrokerConfig? = nil,
-        credentials: CredentialStore? = nil
+        credentials: CredentialStore? = nil, authorizer: Authorizer? = nil
     ) {
+        self.authorizer = authorizer ?? Authorizer(disabledIn: config.dataDirectory, files: topics.files)
         self.credentials = credentials ?? CredentialStore(unsavedIn: config.dataDirectory, files: topics.files)
         self.metrics = metrics
         self.dynamicConfig = dynamicConfig ?? DynamicBrokerConfig(staticConfig: config, overrides: [:], files: topics.files)
@@ -91,10 +94,7 @@ public final class Broker: Sendable {
 
     /// Does the order-independent part of a request (see `Prepared`).
     public func prepare(_ framed: FramedRequest, peer: String, listener: String, principal: String = KafkaPrincipal.anonymous) -> Prepared {
-        let context = RequestContext(
-            apiKey: framed.apiKey, apiVersion: framed.apiVersion, correlationId: framed.correlationId,
-            clientId: framed.header.clientId, peer: peer, listener: listener, principal: principal
-        )
+        let context = RequestContext(framed, peer: peer, listener: listener, principal: principal)
         guard framed.apiKey == .produce, ProduceHandler.versions.contains(framed.apiVersion) else {
             return Prepared(framed: framed, context: context, kind: .other)
         }
@@ -156,16 +156,13 @@ public final class Broker: Sendable {
 
     /// An API Creek does not serve (and does not advertise) still gets an answer when its
     /// response has a top-level error code, so a UI's optional call fails cleanly instead of
-    /// losing the connection: SECURITY_DISABLED for the ACL APIs (as Kafka without an
-    /// authorizer), UNSUPPORTED_VERSION for the rest. Nil when the schema has no such code.
+    /// losing the connection: UNSUPPORTED_VERSION. Nil when the schema has no such code.
     private func rejectUnserved(_ framed: FramedRequest) -> RequestOutcome? {
         func reject<Response: KafkaResponseMessage>(_ type: Response.Type) -> RequestOutcome? {
-            guard Response.validVersions.contains(framed.apiVersion) else { return nil }
-            let acls: Set<ApiKey> = [.describeAcls, .createAcls, .deleteAcls]
-            let code: KafkaErrorCode = acls.contains(framed.apiKey) ? .securityDisabled : .unsupportedVersion
-            let message = acls.contains(framed.apiKey) ? "No authorizer is configured on this broker." : "Creek does not serve \(framed.apiKey.name)."
-            guard let response = Response.rejection(errorCode: code.rawValue, message: message) else { return nil }
-            logger.info("answered an API Creek does not serve", metadata: ["api": "\(framed.apiKey.name)", "version": "\(framed.apiVersion)", "error": "\(code.name)"])
+            guard Response.validVersions.contains(framed.apiVersion),
+                  let response = Response.rejection(errorCode: KafkaErrorCode.unsupportedVersion.rawValue, message: "Creek does not serve \(framed.apiKey.name).")
+            else { return nil }
+            logger.info("answered an API Creek does not serve", metadata: ["api": "\(framed.apiKey.name)", "version": "\(framed.apiVersion)"])
             return .respond(encode(response, for: framed))
         }
         return reject(framed.apiKey.responseType)

@@ -32,6 +32,22 @@ public struct RequestContext: Sendable {
     public var listener: String = "PLAINTEXT"
     /// Who sent it: `User:NAME` after a SASL login, `User:ANONYMOUS` otherwise.
     public var principal: String = KafkaPrincipal.anonymous
+
+    /// The peer's address without its port (what ACL host fields match).
+    public var host: String {
+        guard let colon = peer.lastIndex(of: ":") else { return peer }
+        return String(peer[..<colon])
+    }
+}
+
+extension RequestContext {
+    /// The context of a request that came in on `listener` from `peer`, sent by `principal`.
+    public init(_ framed: FramedRequest, peer: String, listener: String, principal: String) {
+        self.init(
+            apiKey: framed.apiKey, apiVersion: framed.apiVersion, correlationId: framed.correlationId,
+            clientId: framed.header.clientId, peer: peer, listener: listener, principal: principal
+        )
+    }
 }
 
 /// Kafka's principal names (`TYPE:NAME`).
