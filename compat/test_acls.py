@@ -197,3 +197,48 @@ def test_kafka_python_admin_creates_and_lists_acls(secured):
     assert [a.operation for a in found] == [ACLOperation.WRITE]
     admin.close()
     assert produce(secured, "alice", "kp") == (5, set())
+
+
+def test_mutual_tls_principal_with_mapping_rules(tmp_path):
+    from test_tls import make_ca, make_cert
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    ca = make_ca(certs, "ca")
+    server = make_cert(certs, "ca", "server", "localhost")
+    alice = make_cert(certs, "ca", "alice", "Alice")
+    mallory = make_cert(certs, "ca", "mallory", "mallory")
+    broker = Creek(tmp_path / "data")
+    broker.port, broker.ssl_port = free_port(), free_port()
+    broker.start(["--set", f"listeners=PLAINTEXT://127.0.0.1:{broker.port},SSL://127.0.0.1:{broker.ssl_port}",
+                  "--set", f"ssl.keystore.location={server[0]}", "--set", f"ssl.truststore.location={ca}",
+                  "--set", "ssl.client.auth=required", "--set", "ssl.principal.mapping.rules=RULE:^CN=(.*?)$/$1/L,DEFAULT",
+                  "--set", "authorizer.class.name=creek", "--set", "super.users=User:ANONYMOUS"])
+    try:
+        # The PLAINTEXT listener is User:ANONYMOUS, a super user here: the operator's side door.
+        admin = setup_topics_plain(broker, "certs")
+        allow(admin, ResourceType.TOPIC, "certs", AclOperation.WRITE, principal="User:alice")
+
+        def tls(cert):
+            return {"bootstrap.servers": f"127.0.0.1:{broker.ssl_port}", "security.protocol": "SSL", "ssl.ca.location": str(ca),
+                    "ssl.certificate.location": str(cert[1]), "ssl.key.location": str(cert[2])}
+
+        def produce_with(cert):
+            reports = []
+            producer = Producer({**tls(cert), "message.timeout.ms": 5000})
+            producer.produce("certs", b"x", on_delivery=lambda err, msg: reports.append(err))
+            producer.flush(15)
+            return reports
+
+        assert produce_with(alice) == [None], "CN=Alice maps to User:alice"
+        [error] = produce_with(mallory)
+        assert error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+        assert "principal=User:mallory" in broker.log()
+    finally:
+        broker.stop()
+
+
+def setup_topics_plain(broker, *names):
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    for future in admin.create_topics([NewTopic(name, 1, 1) for name in names]).values():
+        future.result(20)
+    return admin

@@ -155,7 +155,7 @@ def test_apis_creek_does_not_serve_get_an_error_response_not_a_closed_connection
     with connect(creek) as s:
         # DescribeAcls v1: resource type filter ANY, name/pattern null, principal/host null,
         # operation ANY, permission ANY.
-        body = struct.pack(">bhhbhhbb", 1, -1, -1, 3, -1, -1, 1, 1)
+        body = struct.pack(">bhbhhbb", 1, -1, 3, -1, -1, 1, 1)
         s.sendall(request(29, 1, 7, body))
         frame = read_frame(s)
         assert correlation(frame) == 7

@@ -184,7 +184,13 @@ def test_commits_and_group_metadata_of_a_confluent_group(creek):
     assert assignment_partitions(member["assignment"]) == {"ledger": [0, 1]}
     assert b"ledger" in member["subscription"]
 
-    state = latest(read_offsets_topic(creek.bootstrap))
+    # The mirror is written in the background: wait until every committed offset is in it.
+    keys = [("offset", (("group", "auditors"), ("partition", tp.partition), ("topic", "ledger"))) for tp in committed]
+    def mirrored():
+        current = latest(read_offsets_topic(creek.bootstrap))
+        return current if all(key in current for key in keys) else None
+    state = wait_until(mirrored)
+    assert state, "committed offsets never reached __consumer_offsets"
     for tp in committed:
         value = state[("offset", (("group", "auditors"), ("partition", tp.partition), ("topic", "ledger")))]
         assert value["offset"] == tp.offset and value["metadata"] == "" and value["commitTimestamp"] > 0

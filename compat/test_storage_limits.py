@@ -5,6 +5,7 @@ import os
 import struct
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -110,6 +111,11 @@ def test_ten_thousand_rejected_group_ids_leave_nothing_behind(creek):
 
 def test_connections_beyond_max_connections_are_closed(creek_factory):
     creek = creek_factory("--set", "max.connections=10")
+    # The fixture's readiness probe holds a slot until the broker has seen it close.
+    deadline = time.monotonic() + 10
+    while "creek_connections_active 0" not in urllib.request.urlopen(creek.http + "/metrics", timeout=5).read().decode():
+        assert time.monotonic() < deadline, "the readiness probe's connection never closed"
+        time.sleep(0.05)
     sockets = [connect(creek) for _ in range(30)]
     answered = 0
     for index, s in enumerate(sockets):

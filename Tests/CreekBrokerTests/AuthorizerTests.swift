@@ -82,3 +82,23 @@ struct AuthorizerTests {
         #expect(AclBinding.problem(resourceType: 2, resourceName: "t", patternType: 4, principal: "User:a", host: "*", operation: 3, permission: 2) == nil)
     }
 }
+
+/// `ssl.principal.mapping.rules` as Kafka reads them.
+@Suite("Principal mapping rules")
+struct PrincipalMappingTests {
+    @Test func firstMatchingRuleWinsWithCaseChanges() throws {
+        let mapping = try PrincipalMapping(parsing: "RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/,RULE:^CN=(.*?),OU=(.*?),O=.*$/$1@$2/L, DEFAULT")
+        #expect(mapping.name(for: "CN=kafka-svc,OU=ServiceUsers,O=Example") == "kafka-svc")
+        #expect(mapping.name(for: "CN=Alice,OU=Eng,O=Example") == "alice@eng")
+        #expect(mapping.name(for: "CN=bob") == "CN=bob", "DEFAULT keeps the subject")
+        #expect(try PrincipalMapping(parsing: "RULE:^CN=(.*)$/$1/U").name(for: "CN=carol") == "CAROL")
+        #expect(try PrincipalMapping(parsing: "RULE:^CN=a\\/b$/slashed/").name(for: "CN=a/b") == "slashed")
+        #expect(try PrincipalMapping(parsing: "DEFAULT").name(for: "CN=x,O=y") == "CN=x,O=y")
+    }
+
+    @Test func malformedRulesAreRefused() {
+        #expect(throws: ConfigError.self) { try PrincipalMapping(parsing: "RULE:^CN=(.*)$") }
+        #expect(throws: ConfigError.self) { try PrincipalMapping(parsing: "NOTARULE") }
+        #expect(throws: ConfigError.self) { try PrincipalMapping(parsing: "RULE:(unclosed/$1/") }
+    }
+}

@@ -13,7 +13,7 @@ public struct TLSSettings: Sendable, Hashable {
     public var clientAuth: ClientAuth = .none
     /// `ssl.enabled.protocols`: TLSv1.2 and/or TLSv1.3.
     public var enabledProtocols: [String] = ["TLSv1.2", "TLSv1.3"]
-    /// `ssl.principal.mapping.rules`, kept for the authorizer (not applied yet).
+    /// `ssl.principal.mapping.rules`: a client certificate's subject to a user name (`PrincipalMapping`).
     public var principalMappingRules = "DEFAULT"
 
     public init() {}
@@ -46,7 +46,9 @@ public struct TLSSettings: Sendable, Hashable {
                 throw ConfigError(name: name, value: value, reason: "must list TLSv1.2 and/or TLSv1.3")
             }
             enabledProtocols = protocols
-        case "ssl.principal.mapping.rules": principalMappingRules = value
+        case "ssl.principal.mapping.rules":
+            _ = try PrincipalMapping(parsing: value)
+            principalMappingRules = value
         default:
             throw ConfigError(name: name, value: value, reason: "unknown TLS setting")
         }

@@ -1,6 +1,7 @@
 import KafkaProtocol
 import Logging
 import NIOCore
+import NIOSSL
 
 /// One client connection. Frames arrive from `KafkaFrameAssembler`; each request is handled
 /// concurrently (a long-poll Fetch does not hold up the next request), but responses
@@ -35,15 +36,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var awaitingOrder = 0
     /// The SASL login of a SASL_* listener's connection (nil on other listeners).
     private var sasl: SaslSession?
+    /// On an SSL listener: the client certificate's principal, read once after the handshake.
+    private var certificatePrincipal: String??
+    private let mapping: PrincipalMapping?
 
     init(broker: Broker, listener: String, maxInFlight: Int, maxInFlightBytes: Int) {
         self.broker = broker
         self.listener = listener
         let config = broker.config
-        if let listenerConfig = config.listeners.first(where: { $0.name == listener }),
-           config.securityProtocol(of: listenerConfig)?.usesSASL == true {
+        let proto = config.listeners.first { $0.name == listener }.flatMap { config.securityProtocol(of: $0) }
+        if proto?.usesSASL == true {
             sasl = SaslSession(settings: config.sasl, credentials: broker.credentials)
         }
+        mapping = proto == .ssl ? (try? PrincipalMapping(parsing: config.tls.principalMappingRules)) : nil
         self.maxInFlight = maxInFlight
         self.maxInFlightBytes = maxInFlightBytes
         self.logger = broker.logger
@@ -75,6 +80,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         var principal = KafkaPrincipal.anonymous
+        if let mapping {
+            if certificatePrincipal == nil {
+                let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
+                certificatePrincipal = .some(CertificatePrincipal.principal(of: certificate, mapping: mapping))
+            }
+            principal = (certificatePrincipal ?? nil) ?? KafkaPrincipal.anonymous
+        }
         if var session = sasl {
             let verdict = session.admit(request, nowNanos: ProcessStats.monotonicNanos())
             sasl = session
