@@ -242,3 +242,47 @@ def setup_topics_plain(broker, *names):
     for future in admin.create_topics([NewTopic(name, 1, 1) for name in names]).values():
         future.result(20)
     return admin
+
+
+def test_cli_manages_users_and_acls(tmp_path):
+    import json
+    import subprocess
+    from conftest import creek_binary
+    broker = Creek(tmp_path / "data")
+    broker.port, broker.sasl_port = free_port(), free_port()
+    # The loopback PLAINTEXT listener is the operator's: User:ANONYMOUS is a super user.
+    broker.start(["--set", f"listeners=PLAINTEXT://127.0.0.1:{broker.port},SASL_PLAINTEXT://127.0.0.1:{broker.sasl_port}",
+                  "--set", "authorizer.class.name=creek", "--set", "super.users=User:ANONYMOUS"])
+
+    def cli(*args, stdin=None):
+        result = subprocess.run([creek_binary(), *args, "--brokers", broker.bootstrap], input=stdin, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    try:
+        assert "SCRAM-SHA-512 credential of carol" in cli("user", "set", "carol", "--mechanism", "SCRAM-SHA-512", "--iterations", "4096", stdin="carol-secret\n")
+        assert json.loads(cli("user", "list", "--output", "json")) == [{"user": "carol", "mechanism": "SCRAM-SHA-512", "iterations": 4096}]
+        setup_topics_plain(broker, "cli-topic")
+        carol = {"bootstrap.servers": f"127.0.0.1:{broker.sasl_port}", "security.protocol": "SASL_PLAINTEXT",
+                 "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "carol", "sasl.password": "carol-secret", "message.timeout.ms": 5000}
+
+        def produce_as_carol():
+            reports = []
+            producer = Producer(carol)
+            producer.produce("cli-topic", b"x", on_delivery=lambda err, msg: reports.append(err))
+            producer.flush(15)
+            return reports[0]
+
+        assert produce_as_carol().code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+        cli("acl", "add", "--principal", "User:carol", "--operation", "write", "--operation", "describe", "--topic", "cli-", "--prefixed")
+        listed = json.loads(cli("acl", "list", "--principal", "User:carol", "--output", "json"))
+        assert sorted((a["resource"], a["pattern"], a["operation"], a["permission"]) for a in listed) == [
+            ("topic:cli-", "prefixed", "describe", "allow"), ("topic:cli-", "prefixed", "write", "allow")]
+        assert produce_as_carol() is None
+        assert "removed 2 ACL(s)" in cli("acl", "remove", "--principal", "User:carol")
+        assert produce_as_carol().code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+        cli("user", "delete", "carol", "--mechanism", "SCRAM-SHA-512")
+        assert json.loads(cli("user", "list", "--output", "json")) == []
+    finally:
+        broker.stop()

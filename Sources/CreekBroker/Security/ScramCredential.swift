@@ -36,7 +36,7 @@ public enum ScramMechanism: String, Sendable, CaseIterable, Codable {
     }
 
     /// RFC 5802's Hi(): PBKDF2 with this mechanism's HMAC and one output block.
-    func saltedPassword(_ password: [UInt8], salt: [UInt8], iterations: Int32) -> [UInt8] {
+    public func saltedPassword(_ password: [UInt8], salt: [UInt8], iterations: Int32) -> [UInt8] {
         var block = hmac(key: password, salt + [0, 0, 0, 1])
         var result = block
         for _ in 1..<max(1, Int(iterations)) {
