@@ -210,3 +210,52 @@ def test_certificates_reload_on_sighup_without_dropping_connections(secure, pki)
     producer.produce("reloading", value=b"after")
     assert producer.flush(30) == 0
     assert "reloaded TLS certificates" in secure.log()
+
+
+def expired_cert(directory, ca_name, name, common_name):
+    """A certificate signed by the CA that expired yesterday (made with `cryptography`,
+    since openssl's x509 command cannot backdate)."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    ca_key = serialization.load_pem_private_key((directory / f"{ca_name}.key").read_bytes(), password=None)
+    ca_cert = x509.load_pem_x509_certificate((directory / f"{ca_name}.pem").read_bytes())
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=30)).not_valid_after(now - datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    key_path, cert_path = directory / f"{name}.key", directory / f"{name}.pem"
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keystore = directory / f"{name}.keystore.pem"
+    keystore.write_bytes(key_path.read_bytes() + cert_path.read_bytes())
+    return keystore, cert_path, key_path
+
+
+def test_expired_certificates_fail_cleanly(tmp_path, pki):
+    # An expired client certificate on a mutual-TLS listener: no access.
+    broker = tls_broker(tmp_path, pki, client_auth="required")
+    try:
+        _, cert, key = expired_cert(pki["dir"], "ca", "expired-client", "alice")
+        expect_no_access(confluent_ssl(broker, pki, **{"ssl.certificate.location": str(cert), "ssl.key.location": str(key)}))
+        _, good_cert, good_key = pki["client"]
+        assert len(round_trip_confluent(confluent_ssl(broker, pki, **{"ssl.certificate.location": str(good_cert), "ssl.key.location": str(good_key)}), "after-expired", count=3)) == 3
+    finally:
+        broker.stop()
+    # A broker whose own certificate expired: clients refuse it.
+    keystore, _, _ = expired_cert(pki["dir"], "ca", "expired-server", "localhost")
+    stale = Creek(tmp_path / "data-stale")
+    plain, secure_port = free_port(), free_port()
+    stale.port, stale.secure_port = plain, secure_port
+    stale.start(["--set", f"listeners=PLAINTEXT://127.0.0.1:{plain},SSL://127.0.0.1:{secure_port}",
+                 "--set", f"ssl.keystore.location={keystore}"])
+    try:
+        expect_no_access(confluent_ssl(stale, pki))
+    finally:
+        stale.stop()
