@@ -12,7 +12,7 @@ struct Creek: AsyncParsableCommand {
         commandName: "creek",
         abstract: "An event-streaming broker that speaks the Kafka protocol.",
         version: CreekVersion.current,
-        subcommands: [ServeCommand.self, TopicCommand.self, GroupCommand.self, ClusterCommand.self, UserCommand.self, AclCommand.self, ProduceCommand.self, ConsumeCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, TopicCommand.self, GroupCommand.self, ClusterCommand.self, UserCommand.self, AclCommand.self, QuotaCommand.self, ProduceCommand.self, ConsumeCommand.self, BenchCommand.self]
     )
 
     /// "error: ", red when standard error is a terminal.

@@ -26,8 +26,9 @@ extension ProduceHandler {
         }
         let pending = results.indices.filter { results[$0].durableAfter != nil }
         let acks = request.acks
+        let throttleMs = request.throttleMs
         guard !pending.isEmpty else {
-            finish(Self.completion(results, acks: acks))
+            finish(Self.completion(results, acks: acks, throttleMs: throttleMs))
             return
         }
         let logger = broker.logger
@@ -47,7 +48,7 @@ extension ProduceHandler {
                     state.remaining -= 1
                     return state.remaining == 0 ? state.results : nil
                 }
-                if let done { finish(Self.completion(done, acks: acks)) }
+                if let done { finish(Self.completion(done, acks: acks, throttleMs: throttleMs)) }
             }
         }
     }

@@ -64,6 +64,8 @@ struct ProduceHandler: ApiHandler {
         var acks: Int16
         var sync: Bool
         var partitions: [ValidatedPartition]
+        /// The client's producer_byte_rate throttle, reported in the response.
+        var throttleMs: Int32 = 0
     }
 
     /// Checks every partition's batches (magic, CRC-32C, counts, records, size).
@@ -107,7 +109,11 @@ struct ProduceHandler: ApiHandler {
                 partitions.append(validated)
             }
         }
-        return ValidatedRequest(acks: request.acks, sync: sync, partitions: partitions)
+        let bytes = partitions.reduce(0) { total, partition in total + partition.batches.reduce(0) { $0 + Int($1.sizeInBytes) } }
+        let throttleMs = broker.quotaEnforcer.record(
+            "producer_byte_rate", principal: context.principal, clientId: context.clientId, bytes: bytes, nowNanos: ProcessStats.monotonicNanos()
+        )
+        return ValidatedRequest(acks: request.acks, sync: sync, partitions: partitions, throttleMs: throttleMs)
     }
 
     private enum BatchCheck {
@@ -148,6 +154,7 @@ struct ProduceHandler: ApiHandler {
             appended.append(await append(partition, sync: request.sync))
         }
         let acks = request.acks
+        let throttleMs = request.throttleMs
         let logger = broker.logger
         let done = appended
         return {
@@ -175,13 +182,13 @@ struct ProduceHandler: ApiHandler {
                     if let failed { results[index].response = failed }
                 }
             }
-            return Self.completion(results, acks: acks)
+            return Self.completion(results, acks: acks, throttleMs: throttleMs)
         }
     }
 
     /// The response (or none, or a closed connection for a failed acks=0) once every
     /// partition's result is final.
-    static func completion(_ results: [Appended], acks: Int16) -> Completion {
+    static func completion(_ results: [Appended], acks: Int16, throttleMs: Int32) -> Completion {
         if acks == 0 {
             if let failed = results.first(where: { $0.response.errorCode != 0 }) {
                 return .close("acks=0 produce to \(failed.topic)-\(failed.response.index) failed with error \(failed.response.errorCode)")
@@ -196,7 +203,7 @@ struct ProduceHandler: ApiHandler {
                 topics.append(.init(name: result.topic, partitionResponses: [result.response]))
             }
         }
-        return .respond(ProduceResponse(responses: topics, throttleTimeMs: 0))
+        return .respond(ProduceResponse(responses: topics, throttleTimeMs: throttleMs))
     }
 
     private static func waitDurable(_ partition: PartitionLog, _ offset: Int64, logger: Logger) async -> PartitionResponse? {

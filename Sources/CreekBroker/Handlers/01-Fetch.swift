@@ -26,7 +26,7 @@ struct FetchHandler: ApiHandler {
         while true {
             let read = readOnce(opened.plan, request, useIds: useIds, context: context)
             if isFinal(read, request, opened) || ContinuousClock.now >= deadline {
-                return counted(broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds))
+                return counted(broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds), context: context)
             }
             let waiter = FetchWaiter()
             for (partition, _) in read.watermarks {
@@ -48,11 +48,21 @@ struct FetchHandler: ApiHandler {
         let opened = broker.fetchSessions.open(request, usesTopicIds: useIds)
         let read = readOnce(opened.plan, request, useIds: useIds, context: context)
         guard isFinal(read, request, opened) else { return nil }
-        return counted(broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds))
+        return counted(broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds), context: context)
     }
 
-    /// Counts the records and bytes a response returns, per topic, then returns it.
-    private func counted(_ response: FetchResponse) -> FetchResponse {
+    /// Counts the records and bytes a response returns, per topic, and charges them to the
+    /// client's consumer_byte_rate quota (the throttle goes in the response), then returns it.
+    private func counted(_ response: FetchResponse, context: RequestContext) -> FetchResponse {
+        var response = response
+        if !broker.quotas.isEmpty {
+            let bytes = response.responses.reduce(0) { total, topic in
+                total + topic.partitions.reduce(0) { $0 + ($1.records?.byteCount ?? 0) }
+            }
+            response.throttleTimeMs = broker.quotaEnforcer.record(
+                "consumer_byte_rate", principal: context.principal, clientId: context.clientId, bytes: bytes, nowNanos: ProcessStats.monotonicNanos()
+            )
+        }
         guard broker.metrics.enabled else { return response }
         for topic in response.responses {
             var records = 0

@@ -22,6 +22,10 @@ public final class Broker: Sendable {
     public let credentials: CredentialStore
     /// ACLs and the decisions made from them (every check passes when it is off).
     public let authorizer: Authorizer
+    /// Client quotas as configured (AlterClientQuotas) …
+    public let quotas: ClientQuotas
+    /// … and as enforced (byte rates of Produce and Fetch).
+    let quotaEnforcer: QuotaEnforcer
     let fetchSessions: FetchSessionCache
     let clock: @Sendable () -> Int64
     private let inFlight = NIOLockedValueBox(0)
@@ -35,8 +39,10 @@ public final class Broker: Sendable {
         config: BrokerConfig, topics: TopicRegistry, groups: GroupCoordinator, producerIds: ProducerIdAllocator,
         transactionState: TransactionStateStore, logger: Logger, metrics: BrokerMetrics = BrokerMetrics(enabled: false),
         clock: @escaping @Sendable () -> Int64, dynamicConfig: DynamicBrokerConfig? = nil,
-        credentials: CredentialStore? = nil, authorizer: Authorizer? = nil
+        credentials: CredentialStore? = nil, authorizer: Authorizer? = nil, quotas: ClientQuotas? = nil
     ) {
+        self.quotas = quotas ?? ClientQuotas(unsavedIn: config.dataDirectory, files: topics.files)
+        self.quotaEnforcer = QuotaEnforcer(quotas: self.quotas)
         self.authorizer = authorizer ?? Authorizer(disabledIn: config.dataDirectory, files: topics.files)
         self.credentials = credentials ?? CredentialStore(unsavedIn: config.dataDirectory, files: topics.files)
         self.metrics = metrics

@@ -28,11 +28,12 @@ extension Broker {
         let credentials = try CredentialStore(dataDirectory: config.dataDirectory, files: files)
         try credentials.bootstrap(config.scramBootstrap, logger: logger)
         let authorizer = try Authorizer(settings: config.authorizer, dataDirectory: config.dataDirectory, files: files)
+        let quotas = try ClientQuotas(dataDirectory: config.dataDirectory, files: files)
         return Broker(
             config: dynamic.config, topics: topics, groups: groups, producerIds: producerIds, transactionState: transactionState,
             logger: logger, metrics: metrics, clock: clock,
             dynamicConfig: DynamicBrokerConfig(staticConfig: config, overrides: dynamic.overrides, files: files),
-            credentials: credentials, authorizer: authorizer
+            credentials: credentials, authorizer: authorizer, quotas: quotas
         )
     }
 

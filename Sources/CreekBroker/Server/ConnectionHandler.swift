@@ -39,6 +39,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// On an SSL listener: the client certificate's principal, read once after the handshake.
     private var certificatePrincipal: String??
     private let mapping: PrincipalMapping?
+    /// Who the last request came from, for the quota check before the next read.
+    private var quotaClient: (principal: String, clientId: String?) = (KafkaPrincipal.anonymous, nil)
+    private var resumeScheduled = false
 
     init(broker: Broker, listener: String, maxInFlight: Int, maxInFlightBytes: Int) {
         self.broker = broker
@@ -101,6 +104,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 return
             }
         }
+        quotaClient = (principal, request.header.clientId)
         let (sequence, stamp) = begin(request.apiKey, version: request.apiVersion, size: frame.readableBytes)
         if awaitingOrder == 0 {
             let eventLoop = context.eventLoop
@@ -255,19 +259,41 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
         }
         if wrote { context.flush() }
-        if readPending && !atLimit {
+        if readPending && !atLimit && !throttled(context: context) {
             readPending = false
             context.read()
         }
     }
 
-    /// Outbound read requests are held back while too many requests are in flight.
+    /// Outbound read requests are held back while too many requests are in flight, and
+    /// while the client is over a byte-rate quota (until its throttle time has passed).
     func read(context: ChannelHandlerContext) {
-        if atLimit {
+        if atLimit || throttled(context: context) {
             readPending = true
         } else {
             context.read()
         }
+    }
+
+    /// True while the client's quota throttle lasts; schedules the read for when it ends.
+    private func throttled(context: ChannelHandlerContext) -> Bool {
+        guard !broker.quotas.isEmpty else { return false }
+        let until = broker.quotaEnforcer.blockedUntil(principal: quotaClient.principal, clientId: quotaClient.clientId)
+        let now = ProcessStats.monotonicNanos()
+        guard until > now else { return false }
+        if !resumeScheduled {
+            resumeScheduled = true
+            let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .nanoseconds(until - now)) {
+                let (handler, context) = loopBound.value
+                handler.resumeScheduled = false
+                if handler.readPending && !handler.atLimit && !handler.throttled(context: context) {
+                    handler.readPending = false
+                    context.read()
+                }
+            }
+        }
+        return true
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

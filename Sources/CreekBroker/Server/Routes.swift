@@ -59,6 +59,8 @@ extension Broker {
         .listTransactions: Route(ListTransactionsHandler.self) { ListTransactionsHandler(broker: $0) },
         .describeUserScramCredentials: Route(DescribeUserScramCredentialsHandler.self) { DescribeUserScramCredentialsHandler(broker: $0) },
         .alterUserScramCredentials: Route(AlterUserScramCredentialsHandler.self) { AlterUserScramCredentialsHandler(broker: $0) },
+        .describeClientQuotas: Route(DescribeClientQuotasHandler.self) { DescribeClientQuotasHandler(broker: $0) },
+        .alterClientQuotas: Route(AlterClientQuotasHandler.self) { AlterClientQuotasHandler(broker: $0) },
         .describeCluster: Route(DescribeClusterHandler.self) { DescribeClusterHandler(broker: $0) },
     ]
 

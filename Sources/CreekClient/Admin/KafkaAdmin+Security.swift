@@ -126,3 +126,52 @@ extension KafkaAdmin {
         return deleted
     }
 }
+
+/// A client-quota entity: the user and the client id, each absent (nil), the default
+/// (`.some(nil)`) or named.
+public struct QuotaEntity: Sendable, Hashable {
+    public var user: String??
+    public var clientId: String??
+
+    public init(user: String?? = nil, clientId: String?? = nil) {
+        self.user = user
+        self.clientId = clientId
+    }
+}
+
+extension KafkaAdmin {
+    // MARK: - Client quotas
+
+    /// Every quota entity with its values (producer_byte_rate, consumer_byte_rate, …).
+    public func describeClientQuotas() async throws -> [QuotaEntity: [String: Double]] {
+        let connection = try await cluster.controllerConnection()
+        let version = try connection.version(of: .describeClientQuotas, supported: 0...1)
+        let response = try await connection.send(DescribeClientQuotasRequest(components: [], strict: false), version: version, timeout: config.requestTimeout)
+        try KafkaClientError.check(response.errorCode, "describe client quotas", message: response.errorMessage)
+        var result: [QuotaEntity: [String: Double]] = [:]
+        for entry in response.entries ?? [] {
+            var entity = QuotaEntity()
+            for part in entry.entity {
+                if part.entityType == "user" { entity.user = .some(part.entityName) }
+                if part.entityType == "client-id" { entity.clientId = .some(part.entityName) }
+            }
+            result[entity] = Dictionary(entry.values.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+        }
+        return result
+    }
+
+    /// Sets (a value) or removes (nil) quota values of one entity.
+    public func alterClientQuotas(_ entity: QuotaEntity, _ values: [String: Double?]) async throws {
+        let connection = try await cluster.controllerConnection()
+        let version = try connection.version(of: .alterClientQuotas, supported: 0...1)
+        var parts: [AlterClientQuotasRequest.EntityData] = []
+        if let user = entity.user { parts.append(.init(entityType: "user", entityName: user)) }
+        if let client = entity.clientId { parts.append(.init(entityType: "client-id", entityName: client)) }
+        var request = AlterClientQuotasRequest()
+        request.entries = [.init(entity: parts, ops: values.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: $0.value ?? 0, remove: $0.value == nil) })]
+        let response = try await connection.send(request, version: version, timeout: config.requestTimeout)
+        for entry in response.entries {
+            try KafkaClientError.check(entry.errorCode, "alter client quotas", message: entry.errorMessage)
+        }
+    }
+}
