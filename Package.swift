@@ -102,6 +102,8 @@ let package = Package(
             name: "CreekClient",
             dependencies: [
                 "KafkaProtocol", "KafkaCompression",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

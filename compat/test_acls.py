@@ -230,6 +230,14 @@ def test_mutual_tls_principal_with_mapping_rules(tmp_path):
             return reports
 
         assert produce_with(alice) == [None], "CN=Alice maps to User:alice"
+        # The creek CLI with the same certificate (ssl.certificate.location / ssl.key.location).
+        import subprocess
+        from conftest import creek_binary
+        settings = tmp_path / "alice.properties"
+        settings.write_text(f"security.protocol=SSL\nssl.ca.location={ca}\nssl.certificate.location={alice[1]}\nssl.key.location={alice[2]}\n")
+        listed = subprocess.run([creek_binary(), "topic", "list", "--brokers", f"127.0.0.1:{broker.ssl_port}", "--command-config", str(settings)],
+                                capture_output=True, text=True, timeout=60)
+        assert listed.returncode == 0 and "certs" in listed.stdout.split(), listed.stderr
         [error] = produce_with(mallory)
         assert error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
         assert "principal=User:mallory" in broker.log()

@@ -286,3 +286,32 @@ def test_reauthentication_keeps_the_connection(tmp_path, pki):
         assert broker.log().count("SASL session expired") == 1, "librdkafka re-authenticated in time"
     finally:
         broker.stop()
+
+
+@pytest.mark.parametrize("mechanism,protocol", [("SCRAM-SHA-512", "SASL_SSL"), ("SCRAM-SHA-256", "SASL_PLAINTEXT"), ("PLAIN", "SASL_SSL")])
+def test_creek_cli_logs_in(sasl, pki, tmp_path, mechanism, protocol):
+    """The creek CLI (the Swift client) over SASL and TLS, configured as Kafka's tools are."""
+    import json
+    import subprocess
+    from conftest import creek_binary
+    port = sasl.sasl_port if protocol == "SASL_PLAINTEXT" else sasl.sasl_ssl_port
+    settings = tmp_path / "client.properties"
+    settings.write_text(f"security.protocol={protocol}\nsasl.mechanism={mechanism}\n"
+                        'sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="alice-secret";\n'
+                        f"ssl.ca.location={pki['ca']}\n")
+
+    def cli(*args, stdin=None, config=settings, check=True):
+        result = subprocess.run([creek_binary(), *args, "--brokers", f"127.0.0.1:{port}", "--command-config", str(config)],
+                                input=stdin, capture_output=True, text=True, timeout=60)
+        assert not check or result.returncode == 0, result.stderr
+        return result
+
+    cli("topic", "create", "cli-secure", "--partitions", "2")
+    assert "cli-secure" in cli("topic", "list").stdout
+    cli("produce", "cli-secure", stdin="one\ntwo\nthree\n")
+    consumed = cli("consume", "cli-secure", "--from", "beginning", "--count", "3", "--format", "%v\n").stdout.split()
+    assert sorted(consumed) == ["one", "three", "two"]
+    wrong = tmp_path / "wrong.properties"
+    wrong.write_text(settings.read_text().replace("alice-secret", "guess"))
+    failed = cli("topic", "list", config=wrong, check=False)
+    assert failed.returncode == 1 and "SASL_AUTHENTICATION_FAILED" in failed.stderr

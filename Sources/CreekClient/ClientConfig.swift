@@ -17,6 +17,8 @@ public struct ClientConfig: Sendable {
     /// Metadata requests ask the broker to create missing topics (the producer's default,
     /// as in the Java client; the broker decides with `auto.create.topics.enable`).
     public var allowAutoTopicCreation = false
+    /// TLS and SASL (`security.protocol`, `sasl.*`, `ssl.*`); plaintext by default.
+    public var security = ClientSecurity()
 
     public init(bootstrapServers: [String]) {
         self.bootstrapServers = bootstrapServers

@@ -10,7 +10,9 @@ struct ConsumeBench: AsyncParsableCommand {
     @OptionGroup var options: ClientBenchOptions
 
     func run() async throws {
-        let consumer = KafkaConsumer(config: ConsumerConfig(bootstrapServers: options.client.bootstrapServers))
+        var consumerConfig = ConsumerConfig(bootstrapServers: options.client.bootstrapServers)
+        consumerConfig.client = try options.client.clientConfig()
+        let consumer = KafkaConsumer(config: consumerConfig)
         let partitions = (0..<(try await consumer.partitionCount(of: options.topic))).map { TopicPartition(options.topic, Int32($0)) }
         consumer.assign(partitions)
         for partition in partitions { consumer.seek(partition, to: .beginning) }

@@ -28,6 +28,7 @@ struct ProduceBench: AsyncParsableCommand {
 
     func run() async throws {
         var config = ProducerConfig(bootstrapServers: options.client.bootstrapServers)
+        config.client = try options.client.clientConfig()
         config.acks = acks == "0" ? .none : acks == "1" ? .leader : .all
         config.enableIdempotence = idempotence
         config.compression = ProduceCommand.codecs[compression] ?? .none

@@ -148,7 +148,7 @@ func settings(_ pairs: [String]) throws -> [String: String] {
 
 /// Runs `body` with an admin client for `options`' brokers, closing it afterwards.
 func withAdmin<T: Sendable>(_ options: ClientOptions, _ body: (KafkaAdmin) async throws -> T) async throws -> T {
-    var config = ClientConfig(bootstrapServers: options.bootstrapServers)
+    var config = try options.clientConfig()
     config.clientId = "creek-cli"
     let admin = KafkaAdmin(config: config)
     do {

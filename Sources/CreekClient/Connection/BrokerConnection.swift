@@ -2,6 +2,7 @@ public import KafkaProtocol
 import NIOConcurrencyHelpers
 public import NIOCore
 import NIOPosix
+public import NIOSSL
 
 /// One TCP connection to one broker, pipelined: any number of requests may be in flight,
 /// each answered through its own continuation. On connect it negotiates API versions
@@ -18,7 +19,8 @@ public final class BrokerConnection: Sendable {
 
     /// Connects and negotiates versions; fails with `.connection` or `.timeout`.
     public static func connect(
-        host: String, port: Int, clientId: String, group: any EventLoopGroup, timeout: Duration = .seconds(10)
+        host: String, port: Int, clientId: String, group: any EventLoopGroup, timeout: Duration = .seconds(10),
+        security: ClientSecurity = ClientSecurity(), tls: NIOSSLContext? = nil
     ) async throws -> BrokerConnection {
         let channel: any Channel
         do {
@@ -30,6 +32,11 @@ public final class BrokerConnection: Sendable {
                 .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 << 10, maximum: 4 << 20))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            // An IP address is not a server name (SNI); its certificate must name it in a SAN.
+                            let isAddress = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
+                        }
                         try channel.pipeline.syncOperations.addHandler(KafkaFrameAssembler(maximumFrameLength: Int(Int32.max)))
                         try channel.pipeline.syncOperations.addHandler(ResponseMatcher())
                     }
@@ -65,7 +72,17 @@ public final class BrokerConnection: Sendable {
                 versions[key] = entry.minVersion...entry.maxVersion
             }
         }
-        return BrokerConnection(host: host, port: port, channel: channel, clientId: clientId, versions: versions)
+        let connection = BrokerConnection(host: host, port: port, channel: channel, clientId: clientId, versions: versions)
+        if security.securityProtocol.usesSASL {
+            do {
+                try await SaslClient(mechanism: security.saslMechanism.uppercased(), username: security.username, password: security.password)
+                    .authenticate(on: connection, timeout: timeout)
+            } catch {
+                await connection.close()
+                throw error
+            }
+        }
+        return connection
     }
 
     private init(host: String, port: Int, channel: any Channel, clientId: String, versions: [ApiKey: ClosedRange<Int16>]) {

@@ -2,6 +2,7 @@ import KafkaProtocol
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The client's view of a cluster: one pipelined connection per broker (opened on first
 /// use, reopened after it drops), the latest metadata, and retries with backoff for the
@@ -17,9 +18,29 @@ public actor KafkaCluster {
     private var interest: Set<String> = []
     private var closed = false
 
+    /// The TLS context of every connection (nil without TLS, or when it could not be made:
+    /// then `tlsProblem` says why and connecting fails with it).
+    nonisolated let tls: NIOSSLContext?
+    nonisolated let tlsProblem: String?
+
     public init(config: ClientConfig) {
         self.config = config
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, config.threads))
+        do {
+            tls = try config.security.makeTLSContext()
+            tlsProblem = nil
+        } catch {
+            tls = nil
+            tlsProblem = "TLS settings: \(error)"
+        }
+    }
+
+    /// Opens a connection with the cluster's security settings.
+    nonisolated func open(host: String, port: Int) async throws -> BrokerConnection {
+        if let tlsProblem { throw KafkaClientError.connection(tlsProblem) }
+        return try await BrokerConnection.connect(
+            host: host, port: port, clientId: config.clientId, group: group, timeout: config.requestTimeout, security: config.security, tls: tls
+        )
     }
 
     /// The connection to `nodeId`, opened when needed.
@@ -30,9 +51,7 @@ public actor KafkaCluster {
         guard let broker = metadata.brokers[nodeId] else {
             throw KafkaClientError.connection("broker \(nodeId) is not in the cluster's metadata")
         }
-        let opened = try await BrokerConnection.connect(
-            host: broker.host, port: broker.port, clientId: config.clientId, group: group, timeout: config.requestTimeout
-        )
+        let opened = try await open(host: broker.host, port: broker.port)
         if let raced = connections[nodeId], raced.isActive {
             await opened.close()
             return raced
@@ -53,9 +72,7 @@ public actor KafkaCluster {
                 continue
             }
             do {
-                let connection = try await BrokerConnection.connect(
-                    host: String(server[..<colon]), port: port, clientId: config.clientId, group: group, timeout: config.requestTimeout
-                )
+                let connection = try await open(host: String(server[..<colon]), port: port)
                 bootstrapConnection = connection
                 return connection
             } catch {
