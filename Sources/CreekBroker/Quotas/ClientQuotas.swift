@@ -35,11 +35,7 @@ public final class ClientQuotas: Sendable {
         self.files = files
         path = Self.path(dataDirectory: dataDirectory)
         var loaded: [Entity: [String: Double]] = [:]
-        if files.exists(path) {
-            let bytes = try files.readAll(path)
-            guard let saved = try? JSONDecoder().decode([Saved].self, from: Data(bytes)) else {
-                throw StorageError.corruptCatalog(path: path, reason: "not a client quotas file")
-            }
+        if let saved = try MetaFile.load([Saved].self, path: path, files: files, what: "a client quotas file") {
             for entry in saved {
                 guard let entity = entry.decodedEntity else { throw StorageError.corruptCatalog(path: path, reason: "an entity is malformed") }
                 loaded[entity] = entry.values
@@ -89,12 +85,7 @@ public final class ClientQuotas: Sendable {
         }
         var failure: StorageError?
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            let saved = updated.map { Saved($0.key, values: $0.value) }
-            let data = (try? encoder.encode(saved)) ?? Data("[]".utf8)
-            try files.makeDirectoryDurably(type(of: files).parent(of: path))
-            try files.writeAtomically(Array(data), to: path)
+            try MetaFile.save(updated.map { Saved($0.key, values: $0.value) }, path: path, files: files)
             state.withLockedValue { $0 = updated }
         } catch {
             failure = error

@@ -25,15 +25,7 @@ public final class Authorizer: Sendable {
         self.settings = settings
         self.files = files
         self.path = Self.path(dataDirectory: dataDirectory)
-        var loaded: [AclBinding] = []
-        if files.exists(path) {
-            let bytes = try files.readAll(path)
-            guard let saved = try? JSONDecoder().decode([AclBinding].self, from: Data(bytes)) else {
-                throw StorageError.corruptCatalog(path: path, reason: "not an ACL file")
-            }
-            loaded = saved
-        }
-        bindings = NIOLockedValueBox(loaded)
+        bindings = NIOLockedValueBox(try MetaFile.load([AclBinding].self, path: path, files: files, what: "an ACL file") ?? [])
     }
 
     /// An authorizer that is off (for brokers built without `Broker.open`).
@@ -95,11 +87,7 @@ public final class Authorizer: Sendable {
         _ = edit(&updated)
         var failure: StorageError?
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            let data = (try? encoder.encode(updated)) ?? Data("[]".utf8)
-            try files.makeDirectoryDurably(type(of: files).parent(of: path))
-            try files.writeAtomically(Array(data), to: path)
+            try MetaFile.save(updated, path: path, files: files)
             bindings.withLockedValue { $0 = updated }
         } catch {
             failure = error

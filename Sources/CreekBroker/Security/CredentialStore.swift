@@ -21,11 +21,7 @@ public final class CredentialStore: Sendable {
         self.files = files
         self.path = Self.path(dataDirectory: dataDirectory)
         var loaded: [String: [ScramMechanism: ScramCredential]] = [:]
-        if files.exists(path) {
-            let bytes = try files.readAll(path)
-            guard let saved = try? JSONDecoder().decode(SavedCredentials.self, from: Data(bytes)) else {
-                throw StorageError.corruptCatalog(path: path, reason: "not a SCRAM credentials file")
-            }
+        if let saved = try MetaFile.load(SavedCredentials.self, path: path, files: files, what: "a SCRAM credentials file") {
             for entry in saved.credentials {
                 guard let credential = entry.credential else {
                     throw StorageError.corruptCatalog(path: path, reason: "a credential of \(entry.user) is malformed")
@@ -98,13 +94,7 @@ public final class CredentialStore: Sendable {
         let entries = credentials.sorted { $0.key < $1.key }.flatMap { user, byMechanism in
             byMechanism.values.sorted { $0.mechanism.rawValue < $1.mechanism.rawValue }.map { SavedCredentials.Entry(user: user, $0) }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        guard let data = try? encoder.encode(SavedCredentials(version: 1, credentials: entries)) else {
-            throw StorageError.corruptCatalog(path: path, reason: "could not encode the credentials")
-        }
-        try files.makeDirectoryDurably(type(of: files).parent(of: path))
-        try files.writeAtomically(Array(data), to: path)
+        try MetaFile.save(SavedCredentials(version: 1, credentials: entries), path: path, files: files)
     }
 }
 
