@@ -39,6 +39,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// On an SSL listener: the client certificate's principal, read once after the handshake.
     private var certificatePrincipal: String??
     private let mapping: PrincipalMapping?
+    /// On TLS listeners a large response is written and flushed in pieces of this size, so
+    /// the client decrypts one piece while the next is encrypted (instead of waiting for the
+    /// whole response to be encrypted first); nil on plaintext listeners (one gathered write).
+    private let tlsPieceSize: Int?
     /// Who the last request came from, for the quota check before the next read.
     private var quotaClient: (principal: String, clientId: String?) = (KafkaPrincipal.anonymous, nil)
     private var resumeScheduled = false
@@ -52,6 +56,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             sasl = SaslSession(settings: config.sasl, credentials: broker.credentials)
         }
         mapping = proto == .ssl ? (try? PrincipalMapping(parsing: config.tls.principalMappingRules)) : nil
+        tlsPieceSize = proto?.usesTLS == true ? 64 << 10 : nil
         self.maxInFlight = maxInFlight
         self.maxInFlightBytes = maxInFlightBytes
         self.logger = broker.logger
@@ -244,7 +249,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
             nextToWrite += 1
             switch next {
             case .respond(let writer):
-                context.write(wrapOutboundOut(writer.buffer), promise: nil)
+                if let piece = tlsPieceSize, writer.buffer.readableBytes > 2 * piece {
+                    writeInPieces(writer.buffer, piece: piece, context: context)
+                } else {
+                    context.write(wrapOutboundOut(writer.buffer), promise: nil)
+                }
                 wrote = true
             case .noResponse:
                 break
@@ -262,6 +271,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if readPending && !atLimit && !throttled(context: context) {
             readPending = false
             context.read()
+        }
+    }
+
+    /// Writes and flushes `buffer` in slices (no copies): each flush makes the TLS handler
+    /// encrypt and send that piece before it encrypts the next.
+    private func writeInPieces(_ buffer: ByteBuffer, piece: Int, context: ChannelHandlerContext) {
+        var rest = buffer
+        while let slice = rest.readSlice(length: min(piece, rest.readableBytes)), slice.readableBytes > 0 {
+            context.writeAndFlush(wrapOutboundOut(slice), promise: nil)
         }
     }
 
