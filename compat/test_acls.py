@@ -294,3 +294,31 @@ def test_cli_manages_users_and_acls(tmp_path):
         assert json.loads(cli("user", "list", "--output", "json")) == []
     finally:
         broker.stop()
+
+
+def test_idempotent_writes_and_alter_configs(secured):
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
+    admin = setup_topics(secured, "idem")
+    allow(admin, ResourceType.TOPIC, "idem", AclOperation.READ)
+    # An idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic (KIP-679).
+    refused = Producer({**config(secured, "alice"), "enable.idempotence": True, "message.timeout.ms": 4000})
+    refused.produce("idem", b"x")
+    for _ in range(2):
+        try:
+            refused.flush(5)  # librdkafka raises its fatal InitProducerId error here (sooner or later)
+        except KafkaException:
+            pass
+    assert "operation=idempotentWrite" in secured.log() and "api=InitProducerId" in secured.log()
+    low, high = Consumer({**config(secured, "admin"), "group.id": "w"}).get_watermark_offsets(
+        __import__("confluent_kafka").TopicPartition("idem", 0), timeout=10)
+    assert high == 0, "nothing was written without the ACL"
+    allow(admin, ResourceType.TOPIC, "idem", AclOperation.WRITE)
+    assert produce(secured, "alice", "idem", **{"enable.idempotence": True}) == (5, set())
+    alice = AdminClient(config(secured, "alice"))
+    resource = ConfigResource(ConfigResource.Type.TOPIC, "idem",
+                              incremental_configs=[ConfigEntry("retention.ms", "3600000", incremental_operation=AlterConfigOpType.SET)])
+    with pytest.raises(KafkaException, match="TOPIC_AUTHORIZATION_FAILED"):
+        list(alice.incremental_alter_configs([resource]).values())[0].result(10)
+    allow(admin, ResourceType.TOPIC, "idem", AclOperation.ALTER_CONFIGS)
+    list(alice.incremental_alter_configs([resource]).values())[0].result(10)
+

@@ -112,22 +112,26 @@ def test_kafka_python_logs_in_and_round_trips(sasl, pki, mechanism, protocol):
     assert values == [b"v%d" % i for i in range(10)]
 
 
-def test_aiokafka_logs_in_with_scram_over_tls(sasl, pki):
+@pytest.mark.parametrize("mechanism,protocol", [("SCRAM-SHA-256", "SASL_SSL"), ("SCRAM-SHA-512", "SASL_PLAINTEXT"), ("PLAIN", "SASL_SSL")])
+def test_aiokafka_logs_in(sasl, pki, mechanism, protocol):
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
     from aiokafka.helpers import create_ssl_context
+    topic = f"aio-{mechanism}-{protocol}".lower()
 
     async def run():
-        common = {"bootstrap_servers": f"127.0.0.1:{sasl.sasl_ssl_port}", "security_protocol": "SASL_SSL",
-                  "ssl_context": create_ssl_context(cafile=str(pki["ca"])), "sasl_mechanism": "SCRAM-SHA-256",
+        port = sasl.sasl_port if protocol == "SASL_PLAINTEXT" else sasl.sasl_ssl_port
+        common = {"bootstrap_servers": f"127.0.0.1:{port}", "security_protocol": protocol, "sasl_mechanism": mechanism,
                   "sasl_plain_username": "alice", "sasl_plain_password": "alice-secret"}
+        if protocol == "SASL_SSL":
+            common["ssl_context"] = create_ssl_context(cafile=str(pki["ca"]))
         producer = AIOKafkaProducer(**common)
         await producer.start()
         try:
             for i in range(10):
-                await producer.send_and_wait("aio-scram", b"v%d" % i)
+                await producer.send_and_wait(topic, b"v%d" % i)
         finally:
             await producer.stop()
-        consumer = AIOKafkaConsumer("aio-scram", group_id="g-aio", auto_offset_reset="earliest", **common)
+        consumer = AIOKafkaConsumer(topic, group_id=f"g-{topic}", auto_offset_reset="earliest", **common)
         await consumer.start()
         values = []
         try:

@@ -178,6 +178,28 @@ def test_mutual_tls(tmp_path, pki):
         _, cert, key = pki["client"]
         with_cert = confluent_ssl(broker, pki, **{"ssl.certificate.location": str(cert), "ssl.key.location": str(key)})
         assert len(round_trip_confluent(with_cert, "mtls", count=10)) == 10
+        # kafka-python and aiokafka with the same client certificate.
+        from kafka import KafkaConsumer, KafkaProducer
+        kp = {"bootstrap_servers": f"127.0.0.1:{broker.secure_port}", "security_protocol": "SSL", "ssl_cafile": str(pki["ca"]),
+              "ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+        producer = KafkaProducer(**kp)
+        producer.send("mtls-kp", b"from kafka-python").get(timeout=20)
+        producer.close()
+        consumer = KafkaConsumer("mtls-kp", auto_offset_reset="earliest", consumer_timeout_ms=10000, **kp)
+        assert [m.value for m in consumer][:1] == [b"from kafka-python"]
+        consumer.close()
+
+        async def aio():
+            from aiokafka import AIOKafkaProducer
+            from aiokafka.helpers import create_ssl_context
+            context = create_ssl_context(cafile=str(pki["ca"]), certfile=str(cert), keyfile=str(key))
+            producer = AIOKafkaProducer(bootstrap_servers=f"127.0.0.1:{broker.secure_port}", security_protocol="SSL", ssl_context=context)
+            await producer.start()
+            try:
+                return await producer.send_and_wait("mtls-aio", b"from aiokafka")
+            finally:
+                await producer.stop()
+        assert asyncio.run(aio()).offset == 0
     finally:
         broker.stop()
 
