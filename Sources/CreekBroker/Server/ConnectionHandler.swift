@@ -249,10 +249,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
             nextToWrite += 1
             switch next {
             case .respond(let writer):
-                if let piece = tlsPieceSize, writer.buffer.readableBytes > 2 * piece {
-                    writeInPieces(writer.buffer, piece: piece, context: context)
-                } else {
-                    context.write(wrapOutboundOut(writer.buffer), promise: nil)
+                for part in writer.parts {
+                    if let piece = tlsPieceSize, part.readableBytes > 2 * piece {
+                        writeInPieces(part, piece: piece, context: context)
+                    } else {
+                        context.write(wrapOutboundOut(part), promise: nil)
+                    }
                 }
                 wrote = true
             case .noResponse:
@@ -262,7 +264,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 close(context: context, reason: reason)
                 return
             case .respondThenClose(let writer, let reason):
-                context.writeAndFlush(wrapOutboundOut(writer.buffer), promise: nil)
+                for part in writer.parts { context.write(wrapOutboundOut(part), promise: nil) }
+                context.flush()
                 close(context: context, reason: reason)
                 return
             }

@@ -82,9 +82,10 @@ extension KafkaWriter {
 
     /// A complete response frame for `response` in `version`.
     public static func encodeResponse<Response: KafkaResponseMessage>(
-        _ response: Response, version: Int16, correlationId: Int32
+        _ response: Response, version: Int16, correlationId: Int32, inlineRecordsThreshold: Int? = nil
     ) -> KafkaWriter {
         var writer = responseFrame(apiKey: Response.apiKey, apiVersion: version, correlationId: correlationId)
+        writer.inlineRecordsThreshold = inlineRecordsThreshold
         response.write(to: &writer, version: version)
         writer.finishFrame()
         return writer

@@ -10,6 +10,12 @@ public import NIOCore
 public struct KafkaWriter: Sendable {
     public var buffer: ByteBuffer
     public private(set) var splices: [Splice] = []
+    /// With a threshold, `.bytes` records of at least that many bytes are not copied into
+    /// `buffer` either: they become splices of `attachments` (token = index), so a Fetch
+    /// response goes out as the buffers it was read into (the server sets it).
+    public var inlineRecordsThreshold: Int?
+    /// The buffers the `.bytes` splices refer to.
+    public private(set) var attachments: [ByteBuffer] = []
 
     /// A place in `buffer` where external record bytes belong.
     public struct Splice: Hashable, Sendable {
@@ -19,6 +25,21 @@ public struct KafkaWriter: Sendable {
 
     public init(buffer: ByteBuffer = ByteBuffer()) {
         self.buffer = buffer
+    }
+
+    /// The frame as the buffers to send in order: `buffer` cut at each splice, with the
+    /// attachment in between (slices; nothing is copied).
+    public var parts: [ByteBuffer] {
+        guard !splices.isEmpty else { return [buffer] }
+        var parts: [ByteBuffer] = []
+        var from = buffer.readerIndex
+        for splice in splices {
+            if let before = buffer.getSlice(at: from, length: splice.position - from), before.readableBytes > 0 { parts.append(before) }
+            if attachments.indices.contains(splice.records.token) { parts.append(attachments[splice.records.token]) }
+            from = splice.position
+        }
+        if let rest = buffer.getSlice(at: from, length: buffer.writerIndex - from), rest.readableBytes > 0 { parts.append(rest) }
+        return parts
     }
 
     /// Total bytes of external records, which the frame length must count.
@@ -72,7 +93,13 @@ public struct KafkaWriter: Sendable {
         case nil:
             writeLength(nil, compact: compact, wide: true)
         case .bytes(let bytes):
-            writeKafkaBytes(bytes, compact: compact)
+            if let threshold = inlineRecordsThreshold, bytes.readableBytes >= threshold {
+                writeLength(bytes.readableBytes, compact: compact, wide: true)
+                splices.append(Splice(position: buffer.writerIndex, records: ExternalRecords(token: attachments.count, length: bytes.readableBytes)))
+                attachments.append(bytes)
+            } else {
+                writeKafkaBytes(bytes, compact: compact)
+            }
         case .external(let external):
             writeLength(external.length, compact: compact, wide: true)
             splices.append(Splice(position: buffer.writerIndex, records: external))
