@@ -4,7 +4,8 @@ extension Broker {
     /// True when the request's principal may do `operation` on the resource (always true
     /// with the authorizer off).
     func authorized(_ context: RequestContext, _ operation: AclOperation, _ type: AclResourceType, _ name: String) -> Bool {
-        authorizer.authorize(context.principal, host: context.host, operation, type, name)
+        guard authorizer.enabled else { return true }
+        return authorizer.authorize(context.principal, host: context.host, operation, type, name)
     }
 
     /// True when the principal may do `operation` on the cluster.
