@@ -1,5 +1,6 @@
 public import CreekStorage
 import Foundation
+import Atomics
 import NIOConcurrencyHelpers
 
 /// Client quotas by entity (Kafka's KIP-55 model): a user and/or a client id, each named or
@@ -25,6 +26,8 @@ public final class ClientQuotas: Sendable {
     public static let keys: Set<String> = ["producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate"]
 
     private let state: NIOLockedValueBox<[Entity: [String: Double]]>
+    /// Whether any quota is set, readable without the lock (checked on every request).
+    private let anyQuota = ManagedAtomic(false)
     private let files: any FileOperations
     private let path: String
     private let gate = ChangeGate()
@@ -42,6 +45,7 @@ public final class ClientQuotas: Sendable {
             }
         }
         state = NIOLockedValueBox(loaded)
+        anyQuota.store(!loaded.isEmpty, ordering: .relaxed)
     }
 
     init(unsavedIn dataDirectory: String, files: any FileOperations) {
@@ -51,7 +55,7 @@ public final class ClientQuotas: Sendable {
     }
 
     public var entries: [Entity: [String: Double]] { state.withLockedValue { $0 } }
-    public var isEmpty: Bool { state.withLockedValue { $0.isEmpty } }
+    public var isEmpty: Bool { !anyQuota.load(ordering: .relaxed) }
 
     /// The quota for `key` that applies to a client, if any.
     public func quota(_ key: String, user: String, clientId: String) -> Double? {
@@ -87,6 +91,7 @@ public final class ClientQuotas: Sendable {
         do {
             try MetaFile.save(updated.map { Saved($0.key, values: $0.value) }, path: path, files: files)
             state.withLockedValue { $0 = updated }
+            anyQuota.store(!updated.isEmpty, ordering: .relaxed)
         } catch {
             failure = error
         }
