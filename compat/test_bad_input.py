@@ -161,9 +161,9 @@ def test_apis_creek_does_not_serve_get_an_error_response_not_a_closed_connection
         assert correlation(frame) == 7
         throttle, code = struct.unpack(">ih", frame[4:10])
         assert code == 54  # SECURITY_DISABLED
-        # DescribeClientQuotas v0: no components, strict false.
-        s.sendall(request(48, 0, 8, struct.pack(">ib", 0, 0)))
+        # DescribeDelegationToken v0 (not served): owners null; the error code comes first.
+        s.sendall(request(41, 0, 8, struct.pack(">i", -1)))
         frame = read_frame(s)
-        assert correlation(frame) == 8 and struct.unpack(">h", frame[8:10])[0] == 35  # UNSUPPORTED_VERSION
+        assert correlation(frame) == 8 and struct.unpack(">h", frame[4:6])[0] == 35  # UNSUPPORTED_VERSION
         s.sendall(metadata_v1_no_topics(9))
         assert correlation(read_frame(s)) == 9

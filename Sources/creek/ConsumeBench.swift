@@ -11,7 +11,7 @@ struct ConsumeBench: AsyncParsableCommand {
 
     func run() async throws {
         var consumerConfig = ConsumerConfig(bootstrapServers: options.client.bootstrapServers)
-        consumerConfig.client = try options.client.clientConfig()
+        consumerConfig.client.security = try options.client.security()
         let consumer = KafkaConsumer(config: consumerConfig)
         let partitions = (0..<(try await consumer.partitionCount(of: options.topic))).map { TopicPartition(options.topic, Int32($0)) }
         consumer.assign(partitions)

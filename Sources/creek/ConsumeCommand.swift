@@ -53,7 +53,7 @@ struct ConsumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         var config = ConsumerConfig(bootstrapServers: client.bootstrapServers)
-        config.client = try client.clientConfig()
+        config.client.security = try client.security()
         config.isolationLevel = isolation == .readCommitted ? .readCommitted : .readUncommitted
         config.fetchMaxWait = .milliseconds(follow || group != nil ? 500 : 100)
         let target = try seekTarget()

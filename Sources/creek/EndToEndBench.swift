@@ -41,12 +41,12 @@ struct EndToEndBench: AsyncParsableCommand {
             try await admin.createTopics([NewTopic(name: topic, partitions: partitions, replicationFactor: -1, configs: [:])])
         }
         var producerConfig = ProducerConfig(bootstrapServers: servers)
-        producerConfig.client = try client.clientConfig()
+        producerConfig.client.security = try client.security()
         producerConfig.acks = acks == "0" ? .none : acks == "1" ? .leader : .all
         producerConfig.linger = .milliseconds(1)
         let producer = try await KafkaProducer.start(config: producerConfig)
         var consumerConfig = ConsumerConfig(bootstrapServers: servers)
-        consumerConfig.client = try client.clientConfig()
+        consumerConfig.client.security = try client.security()
         consumerConfig.fetchMaxWait = .milliseconds(10)
         let consumer = KafkaConsumer(config: consumerConfig)
         let count = try await consumer.partitionCount(of: topic)

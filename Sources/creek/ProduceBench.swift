@@ -28,7 +28,7 @@ struct ProduceBench: AsyncParsableCommand {
 
     func run() async throws {
         var config = ProducerConfig(bootstrapServers: options.client.bootstrapServers)
-        config.client = try options.client.clientConfig()
+        config.client.security = try options.client.security()
         config.acks = acks == "0" ? .none : acks == "1" ? .leader : .all
         config.enableIdempotence = idempotence
         config.compression = ProduceCommand.codecs[compression] ?? .none

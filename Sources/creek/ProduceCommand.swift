@@ -51,7 +51,7 @@ struct ProduceCommand: AsyncParsableCommand {
 
     func run() async throws {
         var config = ProducerConfig(bootstrapServers: client.bootstrapServers)
-        config.client = try client.clientConfig()
+        config.client.security = try client.security()
         guard batchSize > 0, lingerMs >= 0 else { throw ValidationError("--batch-size must be positive and --linger-ms not negative") }
         config.batchSize = batchSize
         config.linger = .milliseconds(lingerMs)
