@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(name: "CCRC32C"),
@@ -59,6 +60,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "CreekPostgres",
+            dependencies: [
+                "KafkaProtocol", "CreekStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "CreekSimulation",
             dependencies: [
                 "CreekStorage",
@@ -82,6 +94,7 @@ let package = Package(
                 "KafkaProtocol",
                 "KafkaCompression",
                 "CreekStorage",
+                "CreekPostgres",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

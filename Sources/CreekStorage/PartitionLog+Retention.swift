@@ -78,7 +78,7 @@ extension PartitionLog {
     /// woken, and the directory is renamed to `<name>.<tag>-delete` (durably) so neither a
     /// re-created topic of the same name nor a restart ever opens it again. Returns the
     /// new path, which the caller removes in the background.
-    public func retire(tag: String) throws(StorageError) -> String {
+    func retireDirectory(tag: String) throws(StorageError) -> String {
         wakeWaiters()
         segments.removeAll()
         failure = .deleted(partition: "\(topic)-\(partition)")

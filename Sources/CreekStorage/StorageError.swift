@@ -22,6 +22,11 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A closed segment holds bytes that are not a batch (found by the log cleaner).
     case corruptSegment(path: String, position: Int)
     case closed
+    /// The database behind a non-local engine failed or could not be reached; nothing of
+    /// the failed operation was acknowledged, and the next operation tries again.
+    case database(String)
+    /// Another broker appended to the partition (it leads it now): this one must not.
+    case notLeader(partition: String)
 
     /// True for a full disk or quota: the data written so far is intact and appends can
     /// succeed again once space is freed.
@@ -51,6 +56,10 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
             return "\(path) holds no valid batch at byte \(position)"
         case .closed:
             return "log is closed"
+        case .database(let cause):
+            return "database: \(cause)"
+        case .notLeader(let partition):
+            return "this broker no longer leads \(partition)"
         }
     }
 }

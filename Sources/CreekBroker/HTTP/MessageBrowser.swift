@@ -74,7 +74,7 @@ struct MessageBrowser: Sendable {
         return Array(found.prefix(query.limit))
     }
 
-    private func read(_ log: PartitionLog, partition: Int32, _ query: Query) async throws(StorageError) -> [Message] {
+    private func read(_ log: any PartitionStorage, partition: Int32, _ query: Query) async throws(StorageError) -> [Message] {
         let start = await log.logStartOffset
         let end = await log.highWatermark
         var position: Int64

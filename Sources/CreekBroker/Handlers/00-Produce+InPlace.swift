@@ -13,7 +13,7 @@ extension ProduceHandler {
         results.reserveCapacity(request.partitions.count)
         let nowMs = broker.clock()
         for partition in request.partitions {
-            guard partition.failure == nil, let target = partition.target else {
+            guard partition.failure == nil, let target = partition.target as? PartitionLog else {
                 results.append(appended(partition, sync: request.sync, .failure(.closed)))
                 continue
             }
@@ -34,7 +34,7 @@ extension ProduceHandler {
         let logger = broker.logger
         let state = NIOLockedValueBox((remaining: pending.count, results: results))
         for index in pending {
-            guard let (partition, offset) = results[index].durableAfter else { continue }
+            guard let (storage, offset) = results[index].durableAfter, let partition = storage as? PartitionLog else { continue }
             partition.whenDurable(upTo: offset) { error in
                 let done = state.withLockedValue { state -> [Appended]? in
                     if let error {

@@ -29,7 +29,7 @@ struct ProduceHandler: ApiHandler {
     struct Appended: Sendable {
         var topic: String
         var response: PartitionResponse
-        var durableAfter: (PartitionLog, Int64)?
+        var durableAfter: (any PartitionStorage, Int64)?
     }
 
     func handle(_ request: ProduceRequest, context: RequestContext) async -> ProduceResponse? {
@@ -53,7 +53,7 @@ struct ProduceHandler: ApiHandler {
         var topic: String
         var index: Int32
         var failure: PartitionResponse?
-        var target: PartitionLog?
+        var target: (any PartitionStorage)?
         var batches: [RecordBatch]
     }
 
@@ -117,7 +117,7 @@ struct ProduceHandler: ApiHandler {
     }
 
     private enum BatchCheck {
-        case accepted(PartitionLog, [RecordBatch])
+        case accepted(any PartitionStorage, [RecordBatch])
         case rejected(PartitionResponse)
     }
 
@@ -206,7 +206,7 @@ struct ProduceHandler: ApiHandler {
         return .respond(ProduceResponse(responses: topics, throttleTimeMs: throttleMs))
     }
 
-    private static func waitDurable(_ partition: PartitionLog, _ offset: Int64, logger: Logger) async -> PartitionResponse? {
+    private static func waitDurable(_ partition: any PartitionStorage, _ offset: Int64, logger: Logger) async -> PartitionResponse? {
         do {
             try await partition.makeDurable(upTo: offset)
             return nil

@@ -24,7 +24,9 @@ struct FetchHandler: ApiHandler {
         let opened = broker.fetchSessions.open(request, usesTopicIds: useIds)
         let deadline = ContinuousClock.now + .milliseconds(max(0, Int(request.maxWaitMs)))
         while true {
-            let read = readOnce(opened.plan, request, useIds: useIds, context: context)
+            let read = broker.topics.servesInPlace
+                ? readOnce(opened.plan, request, useIds: useIds, context: context)
+                : await readAwaiting(opened.plan, request, useIds: useIds, context: context)
             if isFinal(read, request, opened) || ContinuousClock.now >= deadline {
                 return counted(broker.fetchSessions.close(opened, response: read.response, request: request, usesTopicIds: useIds), context: context)
             }
@@ -34,7 +36,12 @@ struct FetchHandler: ApiHandler {
             }
             // An append may have landed between the read and the registration: a cheap
             // watermark check, not a second read of what was just read.
-            if read.watermarks.contains(where: { $0.partition.boundsInPlace.highWatermark != $0.highWatermark }) { continue }
+            var moved = false
+            for (partition, seen) in read.watermarks {
+                let now = if let log = partition as? PartitionLog { log.boundsInPlace.highWatermark } else { await partition.highWatermark }
+                if now != seen { moved = true }
+            }
+            if moved { continue }
             await waiter.wait(timeout: deadline - ContinuousClock.now)
         }
     }
@@ -96,76 +103,50 @@ struct FetchHandler: ApiHandler {
         return FetchResponse(responses: topics)
     }
 
-    /// One pass over the requested partitions: the response, its record bytes, whether a
-    /// partition failed, and each partition's high watermark as read.
-    private struct Read {
-        var response: FetchResponse
-        var bytes: Int
-        var hasError: Bool
-        var watermarks: [(partition: PartitionLog, highWatermark: Int64)]
-    }
+    private typealias Read = FetchPass.Read
 
+    /// One pass over the plan, read on the calling thread (the local log's in-place reads).
     private func readOnce(_ plan: FetchPlan, _ request: FetchRequest, useIds: Bool, context: RequestContext) -> Read {
-        // The broker's fetch.max.bytes bounds every response, whatever the client asks.
-        var remaining = min(broker.config.fetchMaxBytes, request.maxBytes <= 0 ? Int(Int32.max) : Int(request.maxBytes))
-        var total = 0
-        var hasError = false
-        var topics: [FetchResponse.FetchableTopicResponse] = []
-        var watermarks: [(partition: PartitionLog, highWatermark: Int64)] = []
-        let committedOnly = request.isolationLevel == 1
+        var pass = FetchPass(broker: broker, request: request, useIds: useIds, context: context)
         for wanted in plan.topics {
-            let topic = useIds ? broker.topics.topic(id: wanted.id) : broker.topics.topic(named: wanted.name)
-            // READ on the topic (a topic the principal may not read looks the same whether it exists or not).
-            let allowed = broker.authorized(context, .read, .topic, topic?.name ?? wanted.name)
-            var partitions: [PartitionData] = []
+            let (topic, allowed) = pass.lookUp(wanted)
             for fetch in wanted.partitions {
-                guard allowed else {
-                    partitions.append(PartitionData(partitionIndex: fetch.index, errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue, highWatermark: -1, records: nil))
-                    hasError = true
+                guard let storage = pass.target(fetch, in: topic, allowed: allowed) else { continue }
+                guard let log = storage as? PartitionLog else {
+                    pass.record(.closed, of: fetch, topic: wanted.name, offsets: (-1, -1, -1))
                     continue
                 }
-                guard let topic, let partition = topic.partition(fetch.index) else {
-                    let code: KafkaErrorCode = useIds && topic == nil ? .unknownTopicId : .unknownTopicOrPartition
-                    partitions.append(PartitionData(partitionIndex: fetch.index, errorCode: code.rawValue, highWatermark: -1, records: nil))
-                    hasError = true
-                    continue
-                }
-                let limit = min(remaining, Int(max(0, fetch.maxBytes)))
+                let (maxBytes, minOneBatch) = pass.bounds(fetch)
                 do {
-                    let read = try partition.readInPlace(
-                        from: fetch.fetchOffset, maxBytes: limit, minOneBatch: total == 0, committedOnly: committedOnly
-                    )
-                    watermarks.append((partition, read.highWatermark))
-                    let size = read.records.readableBytes
-                    total += size
-                    remaining = max(0, remaining - size)
-                    partitions.append(PartitionData(
-                        partitionIndex: fetch.index, errorCode: 0, highWatermark: read.highWatermark,
-                        lastStableOffset: read.lastStableOffset, logStartOffset: read.logStartOffset,
-                        abortedTransactions: committedOnly ? read.abortedTransactions.map {
-                            FetchResponse.AbortedTransaction(producerId: $0.producerId, firstOffset: $0.firstOffset)
-                        } : nil,
-                        preferredReadReplica: -1, records: .bytes(read.records)
-                    ))
-                } catch let error {
-                    hasError = true
-                    let (start, stable, end) = partition.offsetsInPlace
-                    let code = KafkaErrorCode(storage: error)
-                    if code == .kafkaStorageError {
-                        broker.logger.error("fetch failed", metadata: ["partition": "\(topic.name)-\(fetch.index)", "error": "\(error)"])
-                    }
-                    partitions.append(PartitionData(
-                        partitionIndex: fetch.index, errorCode: code.rawValue, highWatermark: end,
-                        lastStableOffset: stable, logStartOffset: start, abortedTransactions: committedOnly ? [] : nil,
-                        preferredReadReplica: -1, records: .empty
-                    ))
+                    let read = try log.readInPlace(from: fetch.fetchOffset, maxBytes: maxBytes, minOneBatch: minOneBatch, committedOnly: pass.committedOnly)
+                    pass.record(read, of: fetch, from: log)
+                } catch {
+                    pass.record(error, of: fetch, topic: topic?.name ?? wanted.name, offsets: log.offsetsInPlace)
                 }
             }
-            topics.append(.init(topic: useIds ? "" : wanted.name, topicId: topic?.id ?? wanted.id, partitions: partitions))
+            pass.finishTopic(wanted, topic)
         }
-        return Read(
-            response: FetchResponse(throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: topics), bytes: total,
-            hasError: hasError, watermarks: watermarks
-        )
+        return pass.finish()
+    }
+
+    /// One pass over the plan through the partitions' actors (engines other than the local log).
+    private func readAwaiting(_ plan: FetchPlan, _ request: FetchRequest, useIds: Bool, context: RequestContext) async -> Read {
+        var pass = FetchPass(broker: broker, request: request, useIds: useIds, context: context)
+        for wanted in plan.topics {
+            let (topic, allowed) = pass.lookUp(wanted)
+            for fetch in wanted.partitions {
+                guard let storage = pass.target(fetch, in: topic, allowed: allowed) else { continue }
+                let (maxBytes, minOneBatch) = pass.bounds(fetch)
+                do {
+                    let read = try await storage.read(from: fetch.fetchOffset, maxBytes: maxBytes, minOneBatch: minOneBatch, committedOnly: pass.committedOnly)
+                    pass.record(read, of: fetch, from: storage)
+                } catch {
+                    let offsets = await (storage.logStartOffset, storage.lastStableOffset, storage.highWatermark)
+                    pass.record(error, of: fetch, topic: topic?.name ?? wanted.name, offsets: offsets)
+                }
+            }
+            pass.finishTopic(wanted, topic)
+        }
+        return pass.finish()
     }
 }

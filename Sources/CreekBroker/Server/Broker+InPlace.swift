@@ -9,6 +9,8 @@ extension Broker {
     /// when the request must go through `prepare`/`dispatch` instead (a long poll, another
     /// API, an unserved version); `finish` is then never called.
     public func handleInPlace(_ framed: FramedRequest, peer: String, listener: String, principal: String = KafkaPrincipal.anonymous, finish: @escaping @Sendable (RequestOutcome) -> Void) -> Bool {
+        // Only the local log can be appended to and read on the event loop.
+        guard topics.servesInPlace else { return false }
         switch framed.apiKey {
         case .produce where ProduceHandler.versions.contains(framed.apiVersion):
             let prepared = prepare(framed, peer: peer, listener: listener, principal: principal)

@@ -8,7 +8,8 @@ extension KafkaErrorCode {
         case .offsetOutOfRange: self = .offsetOutOfRange
         case .deleted: self = .unknownTopicOrPartition
         case .offsetOverflow: self = .invalidRecord
-        case .system, .corruptCatalog, .corruptSegment, .unrecoverableWrite, .offline, .closed: self = .kafkaStorageError
+        case .notLeader: self = .notLeaderOrFollower
+        case .system, .corruptCatalog, .corruptSegment, .unrecoverableWrite, .offline, .closed, .database: self = .kafkaStorageError
         }
     }
 }

@@ -42,6 +42,7 @@ final class LogCleaner: Sendable {
         let partitions = broker.topics.allTopics()
             .filter { $0.logConfig.cleanupPolicy.contains(.compact) }
             .flatMap(\.partitions)
+            .compactMap { $0 as? PartitionLog }
         var next = partitions.makeIterator()
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<threads {

@@ -1,13 +1,13 @@
 public import CreekStorage
 public import KafkaProtocol
 
-/// A topic as the broker serves it: name, id, one `PartitionLog` per partition, and its
+/// A topic as the broker serves it: name, id, one `PartitionStorage` per partition, and its
 /// config overrides. Immutable; adding partitions or changing configs replaces the value
 /// in the `TopicRegistry`.
 public struct Topic: Sendable {
     public let name: String
     public let id: KafkaUUID
-    public let partitions: [PartitionLog]
+    public let partitions: [any PartitionStorage]
     public let overrides: [String: String]
     /// The effective settings: broker defaults with `overrides` (derived once, here, so the
     /// produce path does not recompute them per request).
@@ -18,7 +18,7 @@ public struct Topic: Sendable {
     public static let internalNames: Set<String> = ["__consumer_offsets", "__transaction_state"]
     public var isInternal: Bool { Self.internalNames.contains(name) }
 
-    public func partition(_ index: Int32) -> PartitionLog? {
+    public func partition(_ index: Int32) -> (any PartitionStorage)? {
         guard index >= 0, Int(index) < partitions.count else { return nil }
         return partitions[Int(index)]
     }

@@ -14,12 +14,10 @@ extension TopicRegistry {
         return try result.get()
     }
 
-    /// Runs blocking storage work on the storage I/O queue; a failure becomes `.storage`.
-    private func storage<T: Sendable>(
-        _ what: String, _ body: @escaping @Sendable () throws(StorageError) -> T
-    ) async throws(TopicError) -> T {
+    /// Runs storage work; a failure becomes `.storage`.
+    private func storage<T>(_ what: String, _ body: () async throws(StorageError) -> T) async throws(TopicError) -> T {
         do {
-            return try await StorageExecutor.run(body)
+            return try await body()
         } catch {
             throw .storage("\(what): \(error)")
         }
@@ -56,10 +54,10 @@ extension TopicRegistry {
             var updated = catalog
             updated.topics.append(.init(name: name, id: Self.hex(id), partitions: count, configs: configs))
             let saved = updated
-            let partitions = try await storage("Could not create topic '\(name)'") { () throws(StorageError) -> [PartitionLog] in
-                var logs: [PartitionLog] = []
-                for index in 0..<count { logs.append(try self.openNewPartition(topic: name, index: index, logConfig: logConfig)) }
-                try saved.save(dataDirectory: self.config.dataDirectory, files: self.files)
+            let partitions = try await storage("Could not create topic '\(name)'") { () async throws(StorageError) -> [any PartitionStorage] in
+                var logs: [any PartitionStorage] = []
+                for index in 0..<count { logs.append(try await openNewPartition(topic: name, index: index, logConfig: logConfig)) }
+                try await engine.saveCatalog(saved)
                 return logs
             }
             let created = Topic(name: name, id: id, partitions: partitions, overrides: configs, logConfig: logConfig)
@@ -81,8 +79,8 @@ extension TopicRegistry {
             var updated = catalog
             updated.topics.removeAll { $0.name == name }
             let saved = updated
-            try await storage("Could not delete topic '\(name)'") { () throws(StorageError) in
-                try saved.save(dataDirectory: self.config.dataDirectory, files: self.files)
+            try await storage("Could not delete topic '\(name)'") { () async throws(StorageError) in
+                try await engine.saveCatalog(saved)
             }
             state.withLockedValue { state in
                 state.catalog = saved
@@ -96,17 +94,17 @@ extension TopicRegistry {
 
     /// Sets a deleted topic's partition directories aside, then removes them in the background.
     private func retire(_ topic: Topic) async throws(TopicError) {
-        var retired: [String] = []
+        var removals: [@Sendable () -> Void] = []
         for partition in topic.partitions {
             do {
-                retired.append(try await partition.retire(tag: Self.hex(topic.id)))
+                removals.append(try await partition.retire(tag: Self.hex(topic.id)))
             } catch {
-                throw .storage("Topic '\(topic.name)' was deleted but its files were not all set aside: \(error)")
+                throw .storage("Topic '\(topic.name)' was deleted but its data was not all set aside: \(error)")
             }
         }
-        let files = self.files
+        let pending = removals
         Task.detached(priority: .background) {
-            for path in retired { try? files.removeTree(path) }
+            for remove in pending { remove() }
         }
     }
 
@@ -124,10 +122,10 @@ extension TopicRegistry {
             if let position = updated.topics.firstIndex(where: { $0.name == name }) { updated.topics[position].partitions = total }
             let saved = updated
             let logConfig = topic.logConfig
-            let added = try await storage("Could not add partitions to '\(name)'") { () throws(StorageError) -> [PartitionLog] in
-                var logs: [PartitionLog] = []
-                for index in current..<total { logs.append(try self.openNewPartition(topic: name, index: index, logConfig: logConfig)) }
-                try saved.save(dataDirectory: self.config.dataDirectory, files: self.files)
+            let added = try await storage("Could not add partitions to '\(name)'") { () async throws(StorageError) -> [any PartitionStorage] in
+                var logs: [any PartitionStorage] = []
+                for index in current..<total { logs.append(try await openNewPartition(topic: name, index: index, logConfig: logConfig)) }
+                try await engine.saveCatalog(saved)
                 return logs
             }
             state.withLockedValue { state in
@@ -146,8 +144,8 @@ extension TopicRegistry {
             var updated = catalog
             if let position = updated.topics.firstIndex(where: { $0.name == name }) { updated.topics[position].configs = overrides }
             let saved = updated
-            try await storage("Could not save configs of '\(name)'") { () throws(StorageError) in
-                try saved.save(dataDirectory: self.config.dataDirectory, files: self.files)
+            try await storage("Could not save configs of '\(name)'") { () async throws(StorageError) in
+                try await engine.saveCatalog(saved)
             }
             let changed = Topic(
                 name: name, id: topic.id, partitions: topic.partitions, overrides: overrides,

@@ -17,7 +17,11 @@ public final class TopicRegistry: Sendable {
     public var config: BrokerConfig { brokerConfig.withLockedValue { $0 } }
     let brokerConfig: NIOLockedValueBox<BrokerConfig>
     public let files: any FileOperations
+    /// Where the catalog and the partitions live.
+    public let engine: any StorageEngine
     let clock: @Sendable () -> Int64
+    /// True for the local engine, whose partitions serve Produce and Fetch on the event loop.
+    public let servesInPlace: Bool
     let state: NIOLockedValueBox<State>
     /// Serialises topic changes, whose file I/O runs off the lock and off task threads.
     let changes = ChangeGate()
@@ -29,33 +33,67 @@ public final class TopicRegistry: Sendable {
     /// partitions (`-delete`) are removed; partition directories that no catalog topic owns
     /// (a crash between creating them and saving the catalog) are renamed `-stray` and
     /// never opened.
-    public init(
+    public convenience init(
         config: BrokerConfig, recover: Bool, files: any FileOperations = PosixFileOperations(),
         clock: @escaping @Sendable () -> Int64
     ) throws(StorageError) {
-        self.brokerConfig = NIOLockedValueBox(config)
-        self.files = files
-        self.clock = clock
+        let engine = LocalLogEngine(dataDirectory: config.dataDirectory, files: files)
         try files.makeDirectoryDurably(config.dataDirectory)
         let saved = try TopicCatalog.load(dataDirectory: config.dataDirectory, files: files)
         let catalog = saved ?? TopicCatalog(clusterId: Self.newClusterId())
         try Self.sweep(dataDirectory: config.dataDirectory, catalog: catalog, files: files)
         var state = State(catalog: catalog)
         for entry in catalog.topics {
-            let id = Self.parseId(entry.id) ?? Self.newTopicId()
             let logConfig = TopicConfigs.logConfig(broker: config, overrides: entry.configs)
-            var partitions: [PartitionLog] = []
+            var partitions: [any PartitionStorage] = []
             for index in 0..<entry.partitions {
-                partitions.append(try PartitionLog(
-                    topic: entry.name, partition: index, dataDirectory: config.dataDirectory,
-                    config: logConfig, recover: recover, nowMs: clock(), files: files
+                partitions.append(try engine.openPartitionNow(
+                    topic: entry.name, index: index, config: logConfig, recover: recover, isNew: false, nowMs: clock()
                 ))
             }
-            state.byName[entry.name] = Topic(name: entry.name, id: id, partitions: partitions, overrides: entry.configs, logConfig: logConfig)
-            state.byId[id] = entry.name
+            Self.add(entry, partitions: partitions, logConfig: logConfig, to: &state)
         }
         if saved == nil { try catalog.save(dataDirectory: config.dataDirectory, files: files) }
+        self.init(config: config, engine: engine, files: files, clock: clock, state: state)
+    }
+
+    private init(
+        config: BrokerConfig, engine: any StorageEngine, files: any FileOperations, clock: @escaping @Sendable () -> Int64, state: State
+    ) {
+        self.brokerConfig = NIOLockedValueBox(config)
+        self.engine = engine
+        self.servesInPlace = engine is LocalLogEngine
+        self.files = files
+        self.clock = clock
         self.state = NIOLockedValueBox(state)
+    }
+
+    /// Opens every topic of `engine`'s catalog (creating an empty catalog when it has none).
+    /// `files` serves the broker's other metadata, which stays in the data directory.
+    public static func open(
+        config: BrokerConfig, engine: any StorageEngine, files: any FileOperations, clock: @escaping @Sendable () -> Int64
+    ) async throws(StorageError) -> TopicRegistry {
+        let saved = try await engine.loadCatalog()
+        let catalog = saved ?? TopicCatalog(clusterId: newClusterId())
+        var state = State(catalog: catalog)
+        for entry in catalog.topics {
+            let logConfig = TopicConfigs.logConfig(broker: config, overrides: entry.configs)
+            var partitions: [any PartitionStorage] = []
+            for index in 0..<entry.partitions {
+                partitions.append(try await engine.openPartition(
+                    topic: entry.name, index: index, config: logConfig, recover: false, isNew: false, nowMs: clock()
+                ))
+            }
+            add(entry, partitions: partitions, logConfig: logConfig, to: &state)
+        }
+        if saved == nil { try await engine.saveCatalog(catalog) }
+        return TopicRegistry(config: config, engine: engine, files: files, clock: clock, state: state)
+    }
+
+    private static func add(_ entry: TopicCatalog.Topic, partitions: [any PartitionStorage], logConfig: LogConfig, to state: inout State) {
+        let id = parseId(entry.id) ?? newTopicId()
+        state.byName[entry.name] = Topic(name: entry.name, id: id, partitions: partitions, overrides: entry.configs, logConfig: logConfig)
+        state.byId[id] = entry.name
     }
 
     /// Removes leftovers of deleted partitions and sets aside directories no topic owns.
@@ -78,17 +116,9 @@ public final class TopicRegistry: Sendable {
         if renamed { try files.syncDirectory(dataDirectory) }
     }
 
-    /// Opens a new, empty partition log; a leftover directory of the same name is set aside.
-    func openNewPartition(topic: String, index: Int32, logConfig: LogConfig) throws(StorageError) -> PartitionLog {
-        let path = config.dataDirectory + "/" + PartitionLog.directoryName(topic: topic, partition: index)
-        if files.exists(path) {
-            try files.rename(path, to: path + "." + Self.hex(Self.newTopicId()) + PartitionLog.straySuffix)
-            try files.syncDirectory(config.dataDirectory)
-        }
-        return try PartitionLog(
-            topic: topic, partition: index, dataDirectory: config.dataDirectory,
-            config: logConfig, recover: false, nowMs: clock(), files: files
-        )
+    /// Opens a new, empty partition (a leftover of the same name is set aside).
+    func openNewPartition(topic: String, index: Int32, logConfig: LogConfig) async throws(StorageError) -> any PartitionStorage {
+        try await engine.openPartition(topic: topic, index: index, config: logConfig, recover: false, isNew: true, nowMs: clock())
     }
 
     // MARK: - Lookups

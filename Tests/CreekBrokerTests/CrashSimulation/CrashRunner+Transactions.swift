@@ -104,7 +104,7 @@ extension CrashRunner {
                 if stable != end && !pinnedByOngoing {
                     let open = await log.openTransactions
                     let states = broker.transactions.transactions.values.map { "\($0.transactionalId): pid \($0.producerId) epoch \($0.producerEpoch) \($0.state.kafkaName) \($0.partitions.map { "\($0.topic)-\($0.partition)" }.sorted())" }
-                    let listing = ((try? files.list(log.directory)) ?? []).sorted()
+                    let listing = (((log as? PartitionLog).flatMap { try? files.list($0.directory) }) ?? []).sorted()
                     fail("\(label): a transaction is still open after recovery and its timeout (LSO \(stable), HW \(end)); open here: \(open); coordinator: \(states.sorted()); files: \(listing)")
                 }
                 // Held back by a transaction still open: its other records are not judged yet.

@@ -50,7 +50,7 @@ extension CrashRunner {
         await verifyTransactions()
     }
 
-    private func verify(_ log: PartitionLog, _ expected: CrashModel.Partition) async -> CrashModel.Partition {
+    private func verify(_ log: any PartitionStorage, _ expected: CrashModel.Partition) async -> CrashModel.Partition {
         let label = "\(log.topic)-\(log.partition)"
         let start = await log.logStartOffset
         let end = await log.logEndOffset

@@ -1,0 +1,16 @@
+/// Where topics live: the catalog (names, ids, partition counts, overrides) and one
+/// `PartitionStorage` per partition. `LocalLogEngine` (segment files in a data directory)
+/// is the embedded default; other engines keep the same semantics on another store.
+/// Invariant: a catalog returned by `loadCatalog` lists only partitions `openPartition`
+/// can open.
+public protocol StorageEngine: Sendable {
+    /// A short name for logs and metrics ("local", "postgres").
+    var name: String { get }
+    /// The saved catalog, or nil when this store has none yet.
+    func loadCatalog() async throws(StorageError) -> TopicCatalog?
+    /// Saves the catalog durably before it returns.
+    func saveCatalog(_ catalog: TopicCatalog) async throws(StorageError)
+    /// Opens an existing partition (`isNew` false) or creates an empty one; with `recover`
+    /// (after an unclean stop) the engine validates what may be torn.
+    func openPartition(topic: String, index: Int32, config: LogConfig, recover: Bool, isNew: Bool, nowMs: Int64) async throws(StorageError) -> any PartitionStorage
+}
