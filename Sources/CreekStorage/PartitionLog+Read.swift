@@ -11,6 +11,13 @@ extension PartitionLog {
         public var lastStableOffset: Int64
         /// For a read_committed read: the aborted transactions overlapping what it returned.
         public var abortedTransactions: [AbortedTransaction] = []
+
+        public init(records: ByteBuffer, highWatermark: Int64, logStartOffset: Int64, lastStableOffset: Int64) {
+            self.records = records
+            self.highWatermark = highWatermark
+            self.logStartOffset = logStartOffset
+            self.lastStableOffset = lastStableOffset
+        }
     }
 
     /// The offset up to which records are served: the log end, or — once the log is

@@ -139,6 +139,14 @@ public actor PartitionLog {
         public var logStartOffset: Int64
         /// Set when the batches were refused (sequence or epoch checks); nothing was appended.
         public var rejection: KafkaErrorCode? = nil
+
+        public init(baseOffset: Int64, lastOffset: Int64, logAppendTime: Int64, logStartOffset: Int64, rejection: KafkaErrorCode? = nil) {
+            self.baseOffset = baseOffset
+            self.lastOffset = lastOffset
+            self.logAppendTime = logAppendTime
+            self.logStartOffset = logStartOffset
+            self.rejection = rejection
+        }
     }
 
     /// Appends validated batches: assigns offsets from the log end by patching each

@@ -29,6 +29,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Directory for topics, logs and metadata.")
     var dataDir: String?
 
+    @Option(help: "Where topics are stored: local (the data directory, default) or postgres://USER@HOST:PORT/DATABASE (creek.storage.url).")
+    var storage: String?
+
     @Option(help: "This broker's node id.")
     var nodeId: Int32?
 
@@ -85,7 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
             return "listener \(listener.name) advertised as \(node.host):\(node.port), "
         }.joined()
         let console = runtime.httpAddress.map { "console http://\($0.ipAddress ?? "?"):\($0.port ?? 0)/, " } ?? ""
-        print("creek ready on \(runtime.bootstrap) (\(others)\(console)data \(brokerConfig.dataDirectory), flush \(brokerConfig.flush.rawValue), node \(brokerConfig.nodeId), \(runtime.broker.topics.allTopics().count) topics, started in \(milliseconds) ms)")
+        print("creek ready on \(runtime.bootstrap) (\(others)\(console)data \(brokerConfig.storageURL == nil ? brokerConfig.dataDirectory : "in PostgreSQL"), flush \(brokerConfig.flush.rawValue), node \(brokerConfig.nodeId), \(runtime.broker.topics.allTopics().count) topics, started in \(milliseconds) ms)")
         fflush(nil)
         try await runtime.waitUntilStopped()
     }
@@ -117,6 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
             result.advertisedPort = port
         }
         if let dataDir { result.dataDirectory = dataDir }
+        if let storage { try result.apply(name: "creek.storage.url", value: storage) }
         result.scramBootstrap = try addScram.map { text throws(ConfigError) in try ScramBootstrap(parsing: text) }
         if let nodeId { result.nodeId = nodeId }
         guard let policy = BrokerConfig.FlushPolicy(rawValue: flush) else {

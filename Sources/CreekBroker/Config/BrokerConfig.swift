@@ -48,6 +48,9 @@ public struct BrokerConfig: Sendable, Hashable {
         advertisedListeners[name] = HostPort(host: host ?? current.host, port: port ?? current.port)
     }
     public var dataDirectory = "./creek-data"
+    /// Where topics are stored (`creek.storage.url`): nil for the local log in
+    /// `dataDirectory`, or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` for PostgreSQL.
+    public var storageURL: String?
     public var nodeId: Int32 = 1
     public var flush: FlushPolicy = .acksAll
     /// The admin HTTP listener and metrics (Creek's own; not Kafka settings).
@@ -151,7 +154,7 @@ public struct BrokerConfig: Sendable, Hashable {
         "offsets.retention.check.interval.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms",
         "group.max.size", "offset.metadata.max.bytes", "producer.id.expiration.ms",
         "broker.id", "node.id", "log.dirs", "log.dir", "listeners", "advertised.listeners", "listener.security.protocol.map",
-        "inter.broker.listener.name",
+        "inter.broker.listener.name", "creek.storage.url",
         "log.cleanup.policy", "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second",
         "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size", "log.cleaner.min.cleanable.ratio",
         "log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "log.cleaner.delete.retention.ms",
@@ -161,6 +164,11 @@ public struct BrokerConfig: Sendable, Hashable {
     public mutating func apply(name: String, value rawValue: String) throws(ConfigError) {
         let value = rawValue.trimmedOfWhitespace
         switch name {
+        case "creek.storage.url":
+            guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value == "local" else {
+                throw ConfigError(name: name, value: value, reason: "must be local or postgres://USER@HOST:PORT/DATABASE")
+            }
+            storageURL = value == "local" ? nil : value
         case "auto.create.topics.enable": autoCreateTopicsEnable = try Self.bool(name, value)
         case "num.partitions": numPartitions = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
         case "log.segment.bytes": logSegmentBytes = Int(try Self.integer(name, value, min: 14, max: Int64(Int32.max)))

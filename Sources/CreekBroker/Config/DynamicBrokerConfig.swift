@@ -26,9 +26,10 @@ public final class DynamicBrokerConfig: Sendable {
 
     /// Reads the saved overrides and returns them with the configuration they make. A saved
     /// value that is no longer valid is dropped (and reported in `rejected`).
-    static func load(
-        staticConfig: BrokerConfig, files: any FileOperations
-    ) throws(StorageError) -> (overrides: [String: String], config: BrokerConfig, rejected: [String]) {
+    /// The saved overrides, the config with them applied, and the ones rejected.
+    typealias Loaded = (overrides: [String: String], config: BrokerConfig, rejected: [String])
+
+    static func load(staticConfig: BrokerConfig, files: any FileOperations) throws(StorageError) -> Loaded {
         let path = path(dataDirectory: staticConfig.dataDirectory)
         guard files.exists(path) else { return ([:], staticConfig, []) }
         let bytes = try files.readAll(path)

@@ -1,3 +1,4 @@
+import CreekPostgres
 import CreekStorage
 public import Logging
 public import NIOCore
@@ -27,6 +28,8 @@ public final class BrokerRuntime: Sendable {
     private let running: Task<Void, any Error>
     private let eventLoops: MultiThreadedEventLoopGroup
     private let temporaryDirectory: String?
+    /// The PostgreSQL engine's connection pool, closed once the broker has stopped.
+    private let engine: PostgresEngine?
 
     /// `host:port` for a client's `bootstrap.servers`.
     public var bootstrap: String {
@@ -53,7 +56,18 @@ public final class BrokerRuntime: Sendable {
         try config.validateListeners()
         _ = OpenFileLimit.raise()
         let metrics = BrokerMetrics(enabled: config.http.metricsEnabled)
-        let broker = try Broker.open(config: config, logger: logger, metrics: metrics, clock: clock)
+        let engine: PostgresEngine? = if let url = config.storageURL { try await PostgresEngine.connect(url: url, logger: logger) } else { nil }
+        let broker: Broker
+        do {
+            broker = if let engine {
+                try await Broker.open(config: config, engine: engine, logger: logger, metrics: metrics, clock: clock)
+            } else {
+                try Broker.open(config: config, logger: logger, metrics: metrics, clock: clock)
+            }
+        } catch {
+            engine?.shutdown()
+            throw error
+        }
         let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         // The admin listener is bound first and listed first, so it answers (not ready)
         // during recovery and stops last, after the broker's shutdown.
@@ -99,14 +113,15 @@ public final class BrokerRuntime: Sendable {
         }
         return BrokerRuntime(
             broker: broker, address: bound, httpAddress: httpAddress, startupDuration: ContinuousClock.now - started, serviceGroup: serviceGroup,
-            running: running, eventLoops: eventLoops, temporaryDirectory: temporary
+            running: running, eventLoops: eventLoops, temporaryDirectory: temporary, engine: engine
         )
     }
 
     private init(
         broker: Broker, address: SocketAddress, httpAddress: SocketAddress?, startupDuration: Duration, serviceGroup: ServiceGroup,
-        running: Task<Void, any Error>, eventLoops: MultiThreadedEventLoopGroup, temporaryDirectory: String?
+        running: Task<Void, any Error>, eventLoops: MultiThreadedEventLoopGroup, temporaryDirectory: String?, engine: PostgresEngine?
     ) {
+        self.engine = engine
         self.broker = broker
         self.address = address
         self.httpAddress = httpAddress
@@ -121,6 +136,7 @@ public final class BrokerRuntime: Sendable {
     /// releases its threads and temporary data.
     public func waitUntilStopped() async throws {
         defer { cleanUp() }
+        defer { engine?.shutdown() }
         try await running.value
         try await eventLoops.shutdownGracefully()
     }

@@ -10,17 +10,50 @@ extension Broker {
         config: BrokerConfig, files plainFiles: any FileOperations = PosixFileOperations(), logger: Logger,
         metrics: BrokerMetrics = BrokerMetrics(enabled: false), clock: @escaping @Sendable () -> Int64
     ) throws(StorageError) -> Broker {
-        let files: any FileOperations = metrics.enabled ? MeasuredFileOperations(base: plainFiles, metrics: metrics) : plainFiles
+        let files = measured(plainFiles, metrics)
+        let (clean, dynamic) = try prepare(config: config, files: files, logger: logger)
+        let topics = try TopicRegistry(config: dynamic.config, recover: !clean, files: files, clock: clock)
+        return try assemble(config: config, dynamic: dynamic, topics: topics, files: files, logger: logger, metrics: metrics, clock: clock)
+    }
+
+    /// `open` with topics in `engine` (PostgreSQL); the broker's other metadata (offsets,
+    /// producer ids, transactions, credentials, ACLs, quotas) stays in the data directory.
+    public static func open(
+        config: BrokerConfig, engine: any StorageEngine, files plainFiles: any FileOperations = PosixFileOperations(), logger: Logger,
+        metrics: BrokerMetrics = BrokerMetrics(enabled: false), clock: @escaping @Sendable () -> Int64
+    ) async throws(StorageError) -> Broker {
+        let files = measured(plainFiles, metrics)
+        let (_, dynamic) = try prepare(config: config, files: files, logger: logger)
+        let topics = try await TopicRegistry.open(config: dynamic.config, engine: engine, files: files, clock: clock)
+        logger.info("topics stored by the \(engine.name) engine", metadata: ["topics": "\(topics.allTopics().count)"])
+        return try assemble(config: config, dynamic: dynamic, topics: topics, files: files, logger: logger, metrics: metrics, clock: clock)
+    }
+
+    private static func measured(_ files: any FileOperations, _ metrics: BrokerMetrics) -> any FileOperations {
+        metrics.enabled ? MeasuredFileOperations(base: files, metrics: metrics) : files
+    }
+
+    /// Creates the data directory, consumes the clean-shutdown marker and loads the dynamic
+    /// broker configs.
+    private static func prepare(
+        config: BrokerConfig, files: any FileOperations, logger: Logger
+    ) throws(StorageError) -> (clean: Bool, dynamic: DynamicBrokerConfig.Loaded) {
         try files.makeDirectoryDurably(config.dataDirectory)
         let clean = try CleanShutdownMarker.consume(dataDirectory: config.dataDirectory, files: files)
-        if !clean && files.exists(TopicCatalog.path(dataDirectory: config.dataDirectory)) {
+        if !clean && config.storageURL == nil && files.exists(TopicCatalog.path(dataDirectory: config.dataDirectory)) {
             logger.warning("previous shutdown was not clean: validating the newest segment of every partition")
         }
         let dynamic = try DynamicBrokerConfig.load(staticConfig: config, files: files)
         for problem in dynamic.rejected {
             logger.error("ignoring a saved dynamic broker config", metadata: ["problem": "\(problem)"])
         }
-        let topics = try TopicRegistry(config: dynamic.config, recover: !clean, files: files, clock: clock)
+        return (clean, dynamic)
+    }
+
+    private static func assemble(
+        config: BrokerConfig, dynamic: DynamicBrokerConfig.Loaded, topics: TopicRegistry, files: any FileOperations, logger: Logger,
+        metrics: BrokerMetrics, clock: @escaping @Sendable () -> Int64
+    ) throws(StorageError) -> Broker {
         let offsets = try OffsetStore(dataDirectory: config.dataDirectory, files: files)
         let groups = GroupCoordinator(settings: config.groupSettings, offsets: offsets, logger: logger, clock: clock)
         let producerIds = try ProducerIdAllocator(dataDirectory: config.dataDirectory, files: files)

@@ -56,7 +56,7 @@ extension TopicRegistry {
             let saved = updated
             let partitions = try await storage("Could not create topic '\(name)'") { () async throws(StorageError) -> [any PartitionStorage] in
                 var logs: [any PartitionStorage] = []
-                for index in 0..<count { logs.append(try await openNewPartition(topic: name, index: index, logConfig: logConfig)) }
+                for index in 0..<count { logs.append(try await openNewPartition(topic: name, id: id, index: index, logConfig: logConfig)) }
                 try await engine.saveCatalog(saved)
                 return logs
             }
@@ -124,7 +124,7 @@ extension TopicRegistry {
             let logConfig = topic.logConfig
             let added = try await storage("Could not add partitions to '\(name)'") { () async throws(StorageError) -> [any PartitionStorage] in
                 var logs: [any PartitionStorage] = []
-                for index in current..<total { logs.append(try await openNewPartition(topic: name, index: index, logConfig: logConfig)) }
+                for index in current..<total { logs.append(try await openNewPartition(topic: name, id: topic.id, index: index, logConfig: logConfig)) }
                 try await engine.saveCatalog(saved)
                 return logs
             }

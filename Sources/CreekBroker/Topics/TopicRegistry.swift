@@ -81,7 +81,7 @@ public final class TopicRegistry: Sendable {
             var partitions: [any PartitionStorage] = []
             for index in 0..<entry.partitions {
                 partitions.append(try await engine.openPartition(
-                    topic: entry.name, index: index, config: logConfig, recover: false, isNew: false, nowMs: clock()
+                    topic: entry.name, topicId: entry.id, index: index, config: logConfig, recover: false, isNew: false, nowMs: clock()
                 ))
             }
             add(entry, partitions: partitions, logConfig: logConfig, to: &state)
@@ -117,8 +117,8 @@ public final class TopicRegistry: Sendable {
     }
 
     /// Opens a new, empty partition (a leftover of the same name is set aside).
-    func openNewPartition(topic: String, index: Int32, logConfig: LogConfig) async throws(StorageError) -> any PartitionStorage {
-        try await engine.openPartition(topic: topic, index: index, config: logConfig, recover: false, isNew: true, nowMs: clock())
+    func openNewPartition(topic: String, id: KafkaUUID, index: Int32, logConfig: LogConfig) async throws(StorageError) -> any PartitionStorage {
+        try await engine.openPartition(topic: topic, topicId: Self.hex(id), index: index, config: logConfig, recover: false, isNew: true, nowMs: clock())
     }
 
     // MARK: - Lookups

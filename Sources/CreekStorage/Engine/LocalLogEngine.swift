@@ -22,7 +22,7 @@ public struct LocalLogEngine: StorageEngine {
     }
 
     public func openPartition(
-        topic: String, index: Int32, config: LogConfig, recover: Bool, isNew: Bool, nowMs: Int64
+        topic: String, topicId: String, index: Int32, config: LogConfig, recover: Bool, isNew: Bool, nowMs: Int64
     ) async throws(StorageError) -> any PartitionStorage {
         let engine = self
         return try await StorageExecutor.run { () throws(StorageError) -> PartitionLog in

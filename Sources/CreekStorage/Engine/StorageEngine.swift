@@ -11,6 +11,7 @@ public protocol StorageEngine: Sendable {
     /// Saves the catalog durably before it returns.
     func saveCatalog(_ catalog: TopicCatalog) async throws(StorageError)
     /// Opens an existing partition (`isNew` false) or creates an empty one; with `recover`
-    /// (after an unclean stop) the engine validates what may be torn.
-    func openPartition(topic: String, index: Int32, config: LogConfig, recover: Bool, isNew: Bool, nowMs: Int64) async throws(StorageError) -> any PartitionStorage
+    /// (after an unclean stop) the engine validates what may be torn. `topicId` (32 hex
+    /// digits) tells a re-created topic from an old one of the same name.
+    func openPartition(topic: String, topicId: String, index: Int32, config: LogConfig, recover: Bool, isNew: Bool, nowMs: Int64) async throws(StorageError) -> any PartitionStorage
 }

@@ -1,0 +1,112 @@
+public import CreekStorage
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+public import Logging
+import PostgresNIO
+
+/// The PostgreSQL engine: the catalog, every partition's batches, offsets and producer
+/// state in one database (schema in `PostgresSchema`), so the broker keeps no topic data on
+/// its own disk. Every append is committed (synchronous_commit as the server has it, on by
+/// default) before it is acknowledged. Invariant: the connection pool runs from `connect`
+/// until `shutdown`.
+public final class PostgresEngine: StorageEngine {
+    public var name: String { "postgres" }
+    let client: PostgresClient
+    let logger: Logger
+    private let running: Task<Void, Never>
+
+    private init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        running = Task { await client.run() }
+    }
+
+    /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require]`)
+    /// and migrates the schema.
+    public static func connect(url: String, logger: Logger) async throws(StorageError) -> PostgresEngine {
+        let configuration: PostgresClient.Configuration
+        do {
+            configuration = try PostgresURL.configuration(url)
+        } catch {
+            throw .database("\(error)")
+        }
+        let engine = PostgresEngine(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
+        do {
+            try await PostgresSchema.migrate(engine.client, logger: logger)
+        } catch {
+            engine.shutdown()
+            throw Self.storageError(error)
+        }
+        return engine
+    }
+
+    /// Closes the connection pool.
+    public func shutdown() {
+        running.cancel()
+    }
+
+    /// A database failure as the broker reports it (the server's message, not the driver's
+    /// generic one).
+    static func storageError(_ error: any Error) -> StorageError {
+        if let error = error as? StorageError { return error }
+        if let error = error as? PSQLError {
+            let message = error.serverInfo?[.message] ?? "\(error.code)"
+            return .database(message)
+        }
+        return .database(String(describing: error))
+    }
+
+    // MARK: - Catalog
+
+    public func loadCatalog() async throws(StorageError) -> TopicCatalog? {
+        do {
+            var clusterId: String?
+            for try await id in try await client.query("SELECT cluster_id FROM creek_cluster", logger: logger).decode(String.self) {
+                clusterId = id
+            }
+            guard let clusterId else { return nil }
+            var catalog = TopicCatalog(clusterId: clusterId)
+            let rows = try await client.query("SELECT name, topic_id, partitions, configs FROM creek_topics ORDER BY name", logger: logger)
+            for try await (name, id, partitions, configs) in rows.decode((String, String, Int32, String).self) {
+                let overrides = (try? JSONDecoder().decode([String: String].self, from: Data(configs.utf8))) ?? [:]
+                catalog.topics.append(.init(name: name, id: id, partitions: partitions, configs: overrides))
+            }
+            return catalog
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    public func saveCatalog(_ catalog: TopicCatalog) async throws(StorageError) {
+        do {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("""
+                    INSERT INTO creek_cluster (cluster_id) VALUES (\(catalog.clusterId)) ON CONFLICT (singleton) DO NOTHING
+                    """, logger: logger)
+                try await connection.query("DELETE FROM creek_topics", logger: logger)
+                for topic in catalog.topics {
+                    let configs = String(decoding: (try? JSONEncoder().encode(topic.configs)) ?? Data("{}".utf8), as: UTF8.self)
+                    try await connection.query("""
+                        INSERT INTO creek_topics (name, topic_id, partitions, configs)
+                        VALUES (\(topic.name), \(topic.id), \(topic.partitions), \(configs))
+                        """, logger: logger)
+                }
+            }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    // MARK: - Partitions
+
+    public func openPartition(
+        topic: String, topicId: String, index: Int32, config: LogConfig, recover: Bool, isNew: Bool, nowMs: Int64
+    ) async throws(StorageError) -> any PartitionStorage {
+        try await PostgresPartition.open(
+            engine: self, topic: topic, topicId: topicId, partition: index, config: config, nowMs: nowMs
+        )
+    }
+}

@@ -1,0 +1,84 @@
+import Logging
+import PostgresNIO
+
+/// Creek's tables in PostgreSQL and the migrations that create them. `creek_schema` holds
+/// the version applied; each migration runs once, in order, in one transaction, under an
+/// advisory lock so brokers starting together do not race.
+///
+/// - `creek_cluster`: one row, the cluster id.
+/// - `creek_topics`: the catalog (name, topic id as 32 hex digits, partition count, config
+///   overrides as JSON).
+/// - `creek_partitions`: per partition (keyed by topic id, so a re-created topic never meets
+///   the old one's rows) the next offset to assign and the log start offset; its row lock
+///   orders appends.
+/// - `creek_batches`: whole record batches as sent (base offset patched), one row each.
+/// - `creek_producers`: idempotent and transactional producer state per partition (JSON).
+/// - `creek_aborted`: aborted transactions per partition, for read_committed fetches.
+enum PostgresSchema {
+    static let migrations: [[PostgresQuery]] = [
+        [
+            """
+            CREATE TABLE creek_cluster (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), cluster_id text NOT NULL)
+            """,
+            """
+            CREATE TABLE creek_topics (name text PRIMARY KEY, topic_id text NOT NULL UNIQUE, partitions integer NOT NULL, configs text NOT NULL)
+            """,
+            """
+            CREATE TABLE creek_partitions (
+                topic_id text NOT NULL, partition integer NOT NULL, next_offset bigint NOT NULL, log_start_offset bigint NOT NULL,
+                PRIMARY KEY (topic_id, partition))
+            """,
+            """
+            CREATE TABLE creek_batches (
+                topic_id text NOT NULL, partition integer NOT NULL, base_offset bigint NOT NULL, last_offset bigint NOT NULL,
+                max_timestamp bigint NOT NULL, size integer NOT NULL, data bytea NOT NULL,
+                PRIMARY KEY (topic_id, partition, base_offset))
+            """,
+            """
+            CREATE TABLE creek_producers (
+                topic_id text NOT NULL, partition integer NOT NULL, producer_id bigint NOT NULL, entry text NOT NULL,
+                PRIMARY KEY (topic_id, partition, producer_id))
+            """,
+            """
+            CREATE TABLE creek_aborted (
+                topic_id text NOT NULL, partition integer NOT NULL, producer_id bigint NOT NULL, first_offset bigint NOT NULL,
+                last_offset bigint NOT NULL, last_stable_offset bigint NOT NULL,
+                PRIMARY KEY (topic_id, partition, last_offset))
+            """,
+        ],
+    ]
+
+    static var version: Int { migrations.count }
+
+    /// Brings the database to `version`; returns the version it was at.
+    @discardableResult
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws -> Int {
+        try await client.withTransaction(logger: logger) { connection in
+            // Held until the transaction ends: one broker migrates, the others wait and see it done.
+            try await connection.query("SELECT pg_advisory_xact_lock(7263827)", logger: logger)
+            try await connection.query("CREATE TABLE IF NOT EXISTS creek_schema (version integer NOT NULL)", logger: logger)
+            var current = 0
+            for try await version in try await connection.query("SELECT version FROM creek_schema", logger: logger).decode(Int.self) {
+                current = version
+            }
+            if current == 0 { try await connection.query("INSERT INTO creek_schema VALUES (0)", logger: logger) }
+            guard current <= version else {
+                throw PostgresEngineError("the database's schema is version \(current), newer than this Creek's \(version)")
+            }
+            for step in migrations.dropFirst(current) {
+                for statement in step { try await connection.query(statement, logger: logger) }
+            }
+            if current < version {
+                try await connection.query("UPDATE creek_schema SET version = \(version)", logger: logger)
+                logger.info("PostgreSQL schema migrated", metadata: ["from": "\(current)", "to": "\(version)"])
+            }
+            return current
+        }
+    }
+}
+
+/// A PostgreSQL engine failure with a readable reason.
+struct PostgresEngineError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
