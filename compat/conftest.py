@@ -24,6 +24,14 @@ def creek_binary() -> str:
     return str(Path(path) / "creek")
 
 
+def _new_database(base_url: str, name: str) -> str:
+    host_port = base_url.split("@", 1)[-1].rstrip("/")
+    host, port = host_port.rsplit(":", 1)
+    subprocess.run(["psql", "-X", "-q", "-h", host, "-p", port, "-U", "postgres", "-d", "postgres", "-c", f'CREATE DATABASE "{name}"'],
+                   check=True, capture_output=True, timeout=60)
+    return f"{base_url.rstrip('/')}/{name}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -33,10 +41,15 @@ def free_port() -> int:
 class Creek:
     """A running broker process and how to restart, stop or kill it."""
 
-    def __init__(self, data_dir: Path, extra_args=()):
+    def __init__(self, data_dir: Path, extra_args=(), storage_url=None):
         self.binary = creek_binary()
         self.data_dir = data_dir
         self.port = free_port()
+        # CREEK_TEST_POSTGRES=postgres://USER@HOST:PORT: every test broker stores its topics in
+        # its own new database on that server (the suite run against the PostgreSQL engine).
+        if storage_url is None and os.environ.get("CREEK_TEST_POSTGRES"):
+            storage_url = _new_database(os.environ["CREEK_TEST_POSTGRES"], f"creek_{self.port}_{os.getpid()}")
+        self.storage_args = ["--storage", storage_url] if storage_url else []
         self.http_port = free_port()
         self.extra_args = list(extra_args)
         self.process = None
@@ -57,7 +70,7 @@ class Creek:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [self.binary, "serve", "--listen", self.bootstrap, "--data-dir", str(self.data_dir),
-             "--http", f"127.0.0.1:{self.http_port}", *self.extra_args],
+             "--http", f"127.0.0.1:{self.http_port}", *self.storage_args, *self.extra_args],
             stdout=subprocess.PIPE, stderr=log)
         deadline = time.monotonic() + timeout
         line = self.process.stdout.readline().decode()
