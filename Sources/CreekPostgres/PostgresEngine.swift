@@ -26,7 +26,7 @@ public final class PostgresEngine: StorageEngine {
 
     /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require]`)
     /// and migrates the schema.
-    public static func connect(url: String, logger: Logger) async throws(StorageError) -> PostgresEngine {
+    public static func connect(url: String, logger: Logger, connectTimeout: Duration = .seconds(15)) async throws(StorageError) -> PostgresEngine {
         let configuration: PostgresClient.Configuration
         do {
             configuration = try PostgresURL.configuration(url)
@@ -35,7 +35,23 @@ public final class PostgresEngine: StorageEngine {
         }
         let engine = PostgresEngine(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
         do {
-            try await PostgresSchema.migrate(engine.client, logger: logger)
+            // The pool retries a refused connection for about a minute; a broker that cannot
+            // reach its database at start says so sooner.
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    try await PostgresSchema.migrate(engine.client, logger: logger)
+                    return true
+                }
+                group.addTask {
+                    try await Task.sleep(for: connectTimeout)
+                    return false
+                }
+                let migrated = try await group.next() ?? false
+                group.cancelAll()
+                guard migrated else {
+                    throw PostgresEngineError("no answer from PostgreSQL at \(configuration.host ?? "?"):\(configuration.port ?? 0) within \(connectTimeout)")
+                }
+            }
         } catch {
             engine.shutdown()
             throw Self.storageError(error)
@@ -52,6 +68,8 @@ public final class PostgresEngine: StorageEngine {
     /// generic one).
     static func storageError(_ error: any Error) -> StorageError {
         if let error = error as? StorageError { return error }
+        if let error = error as? PostgresEngineError { return .database(error.description) }
+        if let error = error as? DeadlinePassed { return .database(error.description) }
         if let error = error as? PSQLError {
             let message = error.serverInfo?[.message] ?? "\(error.code)"
             return .database(message)
@@ -97,6 +115,21 @@ public final class PostgresEngine: StorageEngine {
             }
         } catch {
             throw Self.storageError(error)
+        }
+    }
+
+    /// Producer ids from the database's shared sequence, so brokers never collide.
+    public func producerIds(dataDirectory: String, files: any FileOperations) -> ProducerIdAllocator {
+        let (client, logger) = (self.client, self.logger)
+        return ProducerIdAllocator { () async throws(StorageError) -> Int64 in
+            do {
+                for try await start in try await client.query("SELECT nextval('creek_producer_id_blocks')", logger: logger).decode(Int64.self) {
+                    return start
+                }
+                throw StorageError.database("the producer id sequence returned nothing")
+            } catch {
+                throw Self.storageError(error)
+            }
         }
     }
 

@@ -22,21 +22,27 @@ extension PostgresPartition {
         var result = PartitionLog.ReadResult(records: ByteBuffer(), highWatermark: highWatermark, logStartOffset: start, lastStableOffset: stable)
         guard offset < end else { return result }
         let (topicId, partition, logger) = (self.topicId, self.partition, engine.logger)
-        var lastReturned: Int64 = -1
+        let client = engine.client
+        let lastReturned: Int64
         do {
-            let rows = try await engine.client.query("""
-                SELECT last_offset, data FROM creek_batches
-                WHERE topic_id = \(topicId) AND partition = \(partition) AND last_offset >= \(offset) AND base_offset < \(end)
-                ORDER BY base_offset LIMIT \(Self.rowsPerRead)
-                """, logger: logger)
-            for try await (last, data) in rows.decode((Int64, ByteBuffer).self) {
-                let fits = result.records.readableBytes + data.readableBytes <= maxBytes
-                guard fits || (minOneBatch && result.records.readableBytes == 0) else { break }
-                // A batch that ends past the last stable offset is not returned to read_committed.
-                if committedOnly && last >= end { break }
-                var bytes = data
-                result.records.writeBuffer(&bytes)
-                lastReturned = last
+            (result.records, lastReturned) = try await withDeadline(Self.commitTimeout) {
+                var records = ByteBuffer()
+                var lastReturned: Int64 = -1
+                let rows = try await client.query("""
+                    SELECT last_offset, data FROM creek_batches
+                    WHERE topic_id = \(topicId) AND partition = \(partition) AND last_offset >= \(offset) AND base_offset < \(end)
+                    ORDER BY base_offset LIMIT \(Self.rowsPerRead)
+                    """, logger: logger)
+                for try await (last, data) in rows.decode((Int64, ByteBuffer).self) {
+                    let fits = records.readableBytes + data.readableBytes <= maxBytes
+                    guard fits || (minOneBatch && records.readableBytes == 0) else { break }
+                    // A batch that ends past the last stable offset is not returned to read_committed.
+                    if committedOnly && last >= end { break }
+                    var bytes = data
+                    records.writeBuffer(&bytes)
+                    lastReturned = last
+                }
+                return (records, lastReturned)
             }
         } catch {
             throw PostgresEngine.storageError(error)

@@ -164,7 +164,8 @@ public actor PostgresPartition: PartitionStorage {
             pending = []
             let from = committedOffset
             do {
-                try await write(group, expectedNext: from)
+                let writes = group.map(WriteRows.init)
+                try await withDeadline(Self.commitTimeout) { try await self.write(writes, expectedNext: from) }
                 committedOffset = group.last?.end ?? committedOffset
                 sizeInBytes += group.reduce(0) { $0 + $1.bytes }
                 for write in group { write.done.resume(returning: nil) }
@@ -182,7 +183,25 @@ public actor PostgresPartition: PartitionStorage {
         committing = false
     }
 
-    private func write(_ group: [PendingWrite], expectedNext: Int64) async throws {
+    /// How long one group commit may take before its appends fail (their outcome unknown:
+    /// the next operation reloads what the database really holds).
+    static let commitTimeout: Duration = .seconds(10)
+
+    /// What a pending append writes (its continuation stays behind).
+    struct WriteRows: Sendable {
+        var batches: [RecordBatch]
+        var producers: [Int64: ProducerStateTable.Entry]
+        var aborted: AbortedTransaction?
+        var end: Int64
+        init(_ write: PendingWrite) {
+            batches = write.batches
+            producers = write.producers
+            aborted = write.aborted
+            end = write.end
+        }
+    }
+
+    private nonisolated func write(_ group: [WriteRows], expectedNext: Int64) async throws {
         var bases: [Int64] = []
         var lasts: [Int64] = []
         var times: [Int64] = []
@@ -202,7 +221,7 @@ public actor PostgresPartition: PartitionStorage {
             if let abort = write.aborted { aborted.append(abort) }
         }
         let end = group.last?.end ?? expectedNext
-        let (topicId, partition, logger) = (self.topicId, self.partition, engine.logger)
+        let (topicId, partition, logger, topic) = (self.topicId, self.partition, engine.logger, self.topic)
         let producerIds = Array(changed.keys)
         let encoder = JSONEncoder()
         let entries = producerIds.compactMap { id in changed[id].flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) } }
@@ -213,7 +232,7 @@ public actor PostgresPartition: PartitionStorage {
                 """, logger: logger).decode(Int64.self) {
                 current = next
             }
-            guard current == expectedNext else { throw StorageError.notLeader(partition: "\(self.topic)-\(partition)") }
+            guard current == expectedNext else { throw StorageError.notLeader(partition: "\(topic)-\(partition)") }
             try await connection.query("""
                 INSERT INTO creek_batches (topic_id, partition, base_offset, last_offset, max_timestamp, size, data)
                 SELECT \(topicId), \(partition), * FROM unnest(\(bases)::bigint[], \(lasts)::bigint[], \(times)::bigint[], \(sizes)::integer[], \(data)::bytea[])
@@ -258,7 +277,10 @@ public actor PostgresPartition: PartitionStorage {
 
     private func reload() async throws {
         while committing { try await Task.sleep(for: .milliseconds(5)) }
-        let state = try await StoredState.load(engine: engine, topicId: topicId, partition: partition)
+        let (engine, topicId, partition) = (self.engine, self.topicId, self.partition)
+        let state = try await withDeadline(Self.commitTimeout) {
+            try await StoredState.load(engine: engine, topicId: topicId, partition: partition)
+        }
         logStartOffset = state.logStart
         nextOffset = state.next
         committedOffset = state.next
@@ -306,7 +328,7 @@ public actor PostgresPartition: PartitionStorage {
 }
 
 /// A partition's state as stored: offsets, size, producer state.
-struct StoredState {
+struct StoredState: Sendable {
     var next: Int64
     var logStart: Int64
     var size: Int

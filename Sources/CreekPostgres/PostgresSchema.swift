@@ -14,6 +14,7 @@ import PostgresNIO
 /// - `creek_batches`: whole record batches as sent (base offset patched), one row each.
 /// - `creek_producers`: idempotent and transactional producer state per partition (JSON).
 /// - `creek_aborted`: aborted transactions per partition, for read_committed fetches.
+/// - `creek_producer_id_blocks` (version 2): a sequence handing out blocks of producer ids.
 enum PostgresSchema {
     static let migrations: [[PostgresQuery]] = [
         [
@@ -45,6 +46,10 @@ enum PostgresSchema {
                 last_offset bigint NOT NULL, last_stable_offset bigint NOT NULL,
                 PRIMARY KEY (topic_id, partition, last_offset))
             """,
+        ],
+        [
+            // Producer ids in blocks of 1,000 shared by every broker on the database.
+            "CREATE SEQUENCE creek_producer_id_blocks START 1000 INCREMENT 1000 MINVALUE 1000",
         ],
     ]
 

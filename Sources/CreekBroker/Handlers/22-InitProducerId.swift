@@ -35,7 +35,7 @@ struct InitProducerIdHandler: ApiHandler {
             if request.producerId >= 0, request.producerEpoch >= 0, request.producerEpoch < Int16.max - 1 {
                 return InitProducerIdResponse(errorCode: 0, producerId: request.producerId, producerEpoch: request.producerEpoch + 1)
             }
-            return InitProducerIdResponse(errorCode: 0, producerId: try broker.producerIds.nextId(), producerEpoch: 0)
+            return InitProducerIdResponse(errorCode: 0, producerId: try await broker.producerIds.nextId(), producerEpoch: 0)
         } catch {
             broker.logger.error("producer id allocation failed", metadata: ["error": "\(error)"])
             return InitProducerIdResponse(errorCode: KafkaErrorCode.kafkaStorageError.rawValue, producerId: -1, producerEpoch: -1)

@@ -13,7 +13,10 @@ extension Broker {
         let files = measured(plainFiles, metrics)
         let (clean, dynamic) = try prepare(config: config, files: files, logger: logger)
         let topics = try TopicRegistry(config: dynamic.config, recover: !clean, files: files, clock: clock)
-        return try assemble(config: config, dynamic: dynamic, topics: topics, files: files, logger: logger, metrics: metrics, clock: clock)
+        return try assemble(
+            config: config, dynamic: dynamic, topics: topics, producerIds: ProducerIdAllocator(dataDirectory: config.dataDirectory, files: files),
+            files: files, logger: logger, metrics: metrics, clock: clock
+        )
     }
 
     /// `open` with topics in `engine` (PostgreSQL); the broker's other metadata (offsets,
@@ -26,7 +29,10 @@ extension Broker {
         let (_, dynamic) = try prepare(config: config, files: files, logger: logger)
         let topics = try await TopicRegistry.open(config: dynamic.config, engine: engine, files: files, clock: clock)
         logger.info("topics stored by the \(engine.name) engine", metadata: ["topics": "\(topics.allTopics().count)"])
-        return try assemble(config: config, dynamic: dynamic, topics: topics, files: files, logger: logger, metrics: metrics, clock: clock)
+        return try assemble(
+            config: config, dynamic: dynamic, topics: topics, producerIds: engine.producerIds(dataDirectory: config.dataDirectory, files: files),
+            files: files, logger: logger, metrics: metrics, clock: clock
+        )
     }
 
     private static func measured(_ files: any FileOperations, _ metrics: BrokerMetrics) -> any FileOperations {
@@ -51,12 +57,12 @@ extension Broker {
     }
 
     private static func assemble(
-        config: BrokerConfig, dynamic: DynamicBrokerConfig.Loaded, topics: TopicRegistry, files: any FileOperations, logger: Logger,
+        config: BrokerConfig, dynamic: DynamicBrokerConfig.Loaded, topics: TopicRegistry, producerIds: ProducerIdAllocator,
+        files: any FileOperations, logger: Logger,
         metrics: BrokerMetrics, clock: @escaping @Sendable () -> Int64
     ) throws(StorageError) -> Broker {
         let offsets = try OffsetStore(dataDirectory: config.dataDirectory, files: files)
         let groups = GroupCoordinator(settings: config.groupSettings, offsets: offsets, logger: logger, clock: clock)
-        let producerIds = try ProducerIdAllocator(dataDirectory: config.dataDirectory, files: files)
         let transactionState = try TransactionStateStore(dataDirectory: config.dataDirectory, files: files)
         let credentials = try CredentialStore(dataDirectory: config.dataDirectory, files: files)
         try credentials.bootstrap(config.scramBootstrap, logger: logger)

@@ -17,7 +17,7 @@ extension TransactionCoordinator {
             guard var metadata = store.get(transactionalId) else {
                 let producerId: Int64
                 do {
-                    producerId = try producerIds.nextId()
+                    producerId = try await producerIds.nextId()
                 } catch {
                     return (.kafkaStorageError, -1, -1)
                 }
@@ -42,7 +42,7 @@ extension TransactionCoordinator {
             }
             if metadata.producerEpoch >= Int16.max - 1 {
                 do {
-                    metadata.producerId = try producerIds.nextId()
+                    metadata.producerId = try await producerIds.nextId()
                 } catch {
                     return (.kafkaStorageError, -1, -1)
                 }

@@ -13,5 +13,14 @@ public protocol StorageEngine: Sendable {
     /// Opens an existing partition (`isNew` false) or creates an empty one; with `recover`
     /// (after an unclean stop) the engine validates what may be torn. `topicId` (32 hex
     /// digits) tells a re-created topic from an old one of the same name.
+    /// Where producer ids come from: unique across every broker on this store.
+    func producerIds(dataDirectory: String, files: any FileOperations) throws(StorageError) -> ProducerIdAllocator
     func openPartition(topic: String, topicId: String, index: Int32, config: LogConfig, recover: Bool, isNew: Bool, nowMs: Int64) async throws(StorageError) -> any PartitionStorage
+}
+
+extension StorageEngine {
+    /// Ids reserved in blocks in the data directory (one broker per store).
+    public func producerIds(dataDirectory: String, files: any FileOperations) throws(StorageError) -> ProducerIdAllocator {
+        try ProducerIdAllocator(dataDirectory: dataDirectory, files: files)
+    }
 }

@@ -164,7 +164,7 @@ final class CrashRunner {
         guard let (topic, partition) = pickPartition() else { return await createTopic() }
         if random.chance(0.5) {
             if model.producers.isEmpty || random.chance(0.1) {
-                guard let id = try? broker?.producerIds.nextId() else { return }
+                guard let id = try? await broker?.producerIds.nextId() else { return }
                 model.producers.append(.init(id: id))
             }
             let index = Int.random(in: 0..<model.producers.count, using: &random)
@@ -202,7 +202,7 @@ final class CrashRunner {
             // Not retriable here (e.g. the topic was re-created): this producer is done.
             note("producer \(model.producers[index].id) abandoned after error \(code)")
             model.producers[index].pending = nil
-            if let id = try? broker?.producerIds.nextId() {
+            if let id = try? await broker?.producerIds.nextId() {
                 model.producers[index] = .init(id: id)
             } else {
                 model.producers.remove(at: index)
