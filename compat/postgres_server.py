@@ -85,6 +85,8 @@ class PostgresServer:
 
 
 if __name__ == "__main__":
+    # SIGTERM (and SIGINT, which a shell's background job ignores) stop and remove the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = PostgresServer().start()
     print(server.base_url, flush=True)
     try:

@@ -8,16 +8,19 @@
 #     aiokafka) and a real browser (chromium + chromedriver, driven by selenium, for the
 #     console) against the real `creek` binary. Missing clients are installed first
 #     (apt-get for kcat and chromium, as root or through sudo; pip for the rest); if that
-#     fails, the run fails: a missing client is never a skip.
+#     fails, the run fails: a missing client is never a skip. It includes
+#     compat/test_postgres.py, which starts its own PostgreSQL 15 server;
+#  5. the core compatibility suites again with every broker on the PostgreSQL engine
+#     (CREEK_TEST_POSTGRES; one server, a database per broker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 schemas=${KAFKA_SCHEMA_DIR:-../shared/kafka-protocol/message}
 
 echo "== test dependencies"
-if ! command -v kcat >/dev/null || ! command -v chromedriver >/dev/null; then
+if ! command -v kcat >/dev/null || ! command -v chromedriver >/dev/null || [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     sudo_cmd=""
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-    $sudo_cmd apt-get update -q && $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat chromium chromium-driver
+    $sudo_cmd apt-get update -q && $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat chromium chromium-driver postgresql-15
 fi
 if ! python3 -c "import pytest, confluent_kafka, kafka, aiokafka, snappy, lz4, zstandard, selenium" 2>/dev/null; then
     python3 -m pip install --quiet -r compat/requirements.txt
@@ -47,3 +50,18 @@ swift test --package-path Examples
 
 echo "== compatibility tests (real clients against the creek binary)"
 CREEK_BIN="$(swift build --show-bin-path)/creek" python3 -m pytest compat -q -p no:cacheprovider "$@"
+
+echo "== core compatibility suites on the PostgreSQL engine"
+pg_url_file=$(mktemp)
+python3 compat/postgres_server.py > "$pg_url_file" &
+pg_pid=$!
+for _ in $(seq 1 60); do [ -s "$pg_url_file" ] && break; sleep 0.5; done
+[ -s "$pg_url_file" ] || { echo "PostgreSQL did not start" >&2; kill "$pg_pid"; exit 1; }
+status=0
+CREEK_TEST_POSTGRES="$(head -1 "$pg_url_file")" CREEK_BIN="$(swift build --show-bin-path)/creek" python3 -m pytest \
+    compat/test_produce_consume.py compat/test_idempotence.py compat/test_groups.py compat/test_admin.py compat/test_offsets.py \
+    compat/test_transactions.py -q -p no:cacheprovider || status=$?
+kill "$pg_pid"
+wait "$pg_pid" || true
+rm -f "$pg_url_file"
+exit $status
