@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The PostgreSQL engine against the local log: one Creek broker each, the same librdkafka
+load generator (bench/creek-load.c), produce (acks=all) then consume, runs interleaved.
+
+Usage: scripts/bench_postgres.py [RUNS]   (builds creek in release mode and the load generator
+first; starts its own PostgreSQL 15 server, see compat/postgres_server.py)
+"""
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "compat"))
+from postgres_server import PostgresServer  # noqa: E402
+
+CASES = [("100 B", 100, 500_000, 1), ("100 B", 100, 500_000, 8), ("1 KiB", 1024, 200_000, 1), ("1 KiB", 1024, 200_000, 8)]
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(load, *args):
+    out = subprocess.run([load, *map(str, args)], capture_output=True, text=True, timeout=600, check=True).stdout
+    fields = dict(part.split("=") for part in out.split() if "=" in part)
+    return float(fields["msgs_per_sec"])
+
+
+def one_run(creek, load, storage, label, size, count, partitions, postgres):
+    data = tempfile.mkdtemp(prefix="creek-bench-")
+    port = free_port()
+    args = [creek, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data, "--http", "off"]
+    if storage == "postgres":
+        args += ["--storage", postgres.create_database(f"bench_{port}")]
+    broker = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert "creek ready" in broker.stdout.readline().decode()
+        bootstrap = f"127.0.0.1:{port}"
+        subprocess.run([load, "create", bootstrap, "bench", str(partitions)], check=True, capture_output=True, timeout=60)
+        produced = run(load, "produce", bootstrap, "bench", partitions, count, size, "all")
+        consumed = run(load, "consume", bootstrap, "bench", partitions, count)
+        return produced, consumed
+    finally:
+        broker.terminate()
+        broker.wait(30)
+        subprocess.run(["rm", "-rf", data])
+
+
+def main():
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    subprocess.run(["swift", "build", "-c", "release", "--product", "creek"], cwd=ROOT, check=True)
+    creek = str(ROOT / ".build/release/creek")
+    load = "/tmp/creek-load-bench"
+    subprocess.run(["gcc", "-O2", "-o", load, str(ROOT / "bench/creek-load.c"), "-lrdkafka", "-lpthread"], check=True)
+    postgres = PostgresServer().start()
+    try:
+        print(f"{'records':>8} {'parts':>5} {'engine':>9} {'produce/s':>11} {'consume/s':>11}")
+        for label, size, count, partitions in CASES:
+            results = {"local": [], "postgres": []}
+            for _ in range(runs):
+                for storage in ("local", "postgres"):
+                    results[storage].append(one_run(creek, load, storage, label, size, count, partitions, postgres))
+            for storage in ("local", "postgres"):
+                produce = statistics.median(r[0] for r in results[storage])
+                consume = statistics.median(r[1] for r in results[storage])
+                print(f"{label:>8} {partitions:>5} {storage:>9} {produce:>11,.0f} {consume:>11,.0f}", flush=True)
+    finally:
+        postgres.remove()
+
+
+if __name__ == "__main__":
+    main()
