@@ -5,6 +5,7 @@ import FoundationEssentials
 import Foundation
 #endif
 public import Logging
+import NIOConcurrencyHelpers
 import PostgresNIO
 
 /// The PostgreSQL engine: the catalog, every partition's batches, offsets and producer
@@ -16,24 +17,35 @@ public final class PostgresEngine: StorageEngine {
     public var name: String { "postgres" }
     let client: PostgresClient
     let logger: Logger
+    /// This broker's membership: live brokers, leases, who leads what.
+    public let membership: PostgresCluster
+    /// The catalog as this broker last loaded or saved it: a save deletes only the topics
+    /// that were in it and are no longer, so brokers saving concurrently keep each other's.
+    private let known = NIOLockedValueBox<[String: TopicCatalog.Topic]>([:])
+    public var cluster: (any ClusterView)? { membership }
     private let running: Task<Void, Never>
 
-    private init(client: PostgresClient, logger: Logger) {
+    private init(client: PostgresClient, logger: Logger, node: ClusterNode, leaseMs: Int64) {
         self.client = client
         self.logger = logger
+        membership = PostgresCluster(client: client, logger: logger, node: node, leaseMs: leaseMs)
         running = Task { await client.run() }
     }
 
-    /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require]`)
-    /// and migrates the schema.
-    public static func connect(url: String, logger: Logger, connectTimeout: Duration = .seconds(15)) async throws(StorageError) -> PostgresEngine {
+    /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require]`),
+    /// migrates the schema and registers `node` as a live broker with a lease of `leaseMs`.
+    public static func connect(
+        url: String, node: ClusterNode, leaseMs: Int64, logger: Logger, connectTimeout: Duration = .seconds(15)
+    ) async throws(StorageError) -> PostgresEngine {
         let configuration: PostgresClient.Configuration
         do {
             configuration = try PostgresURL.configuration(url)
         } catch {
             throw .database("\(error)")
         }
-        let engine = PostgresEngine(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
+        let engine = PostgresEngine(
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger, node: node, leaseMs: leaseMs
+        )
         do {
             // The pool retries a refused connection for about a minute; a broker that cannot
             // reach its database at start says so sooner.
@@ -52,11 +64,18 @@ public final class PostgresEngine: StorageEngine {
                     throw PostgresEngineError("no answer from PostgreSQL at \(configuration.host ?? "?"):\(configuration.port ?? 0) within \(connectTimeout)")
                 }
             }
+            try await engine.membership.join()
         } catch {
             engine.shutdown()
             throw Self.storageError(error)
         }
         return engine
+    }
+
+    /// Leaves the cluster (the others take this broker's partitions at once) and closes the
+    /// connection pool.
+    public func leaveCluster() async {
+        await membership.leave()
     }
 
     /// Closes the connection pool.
@@ -92,6 +111,7 @@ public final class PostgresEngine: StorageEngine {
                 let overrides = (try? JSONDecoder().decode([String: String].self, from: Data(configs.utf8))) ?? [:]
                 catalog.topics.append(.init(name: name, id: id, partitions: partitions, configs: overrides))
             }
+            known.withLockedValue { known in known = Dictionary(catalog.topics.map { ($0.name, $0) }, uniquingKeysWith: { $1 }) }
             return catalog
         } catch {
             throw Self.storageError(error)
@@ -99,20 +119,29 @@ public final class PostgresEngine: StorageEngine {
     }
 
     public func saveCatalog(_ catalog: TopicCatalog) async throws(StorageError) {
+        let previous = known.withLockedValue { $0 }
+        let names = Set(catalog.topics.map(\.name))
+        let removed = previous.values.filter { !names.contains($0.name) }
+        let changed = catalog.topics.filter { previous[$0.name] != $0 }
         do {
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("""
                     INSERT INTO creek_cluster (cluster_id) VALUES (\(catalog.clusterId)) ON CONFLICT (singleton) DO NOTHING
                     """, logger: logger)
-                try await connection.query("DELETE FROM creek_topics", logger: logger)
-                for topic in catalog.topics {
+                for topic in removed {
+                    try await connection.query("DELETE FROM creek_topics WHERE name = \(topic.name) AND topic_id = \(topic.id)", logger: logger)
+                }
+                for topic in changed {
                     let configs = String(decoding: (try? JSONEncoder().encode(topic.configs)) ?? Data("{}".utf8), as: UTF8.self)
                     try await connection.query("""
                         INSERT INTO creek_topics (name, topic_id, partitions, configs)
                         VALUES (\(topic.name), \(topic.id), \(topic.partitions), \(configs))
+                        ON CONFLICT (name) DO UPDATE SET partitions = excluded.partitions, configs = excluded.configs
+                        WHERE creek_topics.topic_id = excluded.topic_id
                         """, logger: logger)
                 }
             }
+            known.withLockedValue { known in known = Dictionary(catalog.topics.map { ($0.name, $0) }, uniquingKeysWith: { $1 }) }
         } catch {
             throw Self.storageError(error)
         }

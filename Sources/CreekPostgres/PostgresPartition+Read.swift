@@ -11,7 +11,7 @@ extension PostgresPartition {
     /// Whole committed batches from the one holding `offset`, up to `maxBytes` (the first
     /// returned even when larger, with `minOneBatch`) — the local log's Fetch rules.
     public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool, committedOnly: Bool) async throws(StorageError) -> PartitionLog.ReadResult {
-        try await reloadIfNeeded()
+        try await lead()
         let highWatermark = committedOffset
         let stable = lastStableOffset
         let start = logStartOffset
@@ -177,7 +177,7 @@ extension PostgresPartition {
     /// Advances the log start offset (DeleteRecords; -1 means the high watermark) and deletes
     /// the batches wholly below it; durable before it returns.
     public func deleteRecords(before offset: Int64) async throws(StorageError) -> Int64 {
-        try await reloadIfNeeded()
+        try await lead()
         let target = offset == -1 ? committedOffset : offset
         guard target >= 0, target <= committedOffset else {
             throw .offsetOutOfRange(requested: offset, logStart: logStartOffset, logEnd: committedOffset)
@@ -211,10 +211,12 @@ extension PostgresPartition {
     /// Appends the marker ending `producerId`'s transaction; an abort is recorded in
     /// `creek_aborted` in the same database transaction.
     public func appendMarker(producerId: Int64, epoch: Int16, marker: TransactionMarker, nowMs: Int64) async throws(StorageError) -> PartitionLog.MarkerOutcome {
-        try await reloadIfNeeded()
+        try await lead()
         guard producers.acceptsMarker(producerId: producerId, epoch: epoch) else { return .staleEpoch }
         let offset = nextOffset
-        let batch = Self.stamped(marker.batch(producerId: producerId, epoch: epoch, timestampMs: nowMs), baseOffset: offset, logAppendTime: nil)
+        let batch = Self.stamped(
+            marker.batch(producerId: producerId, epoch: epoch, timestampMs: nowMs), baseOffset: offset, leaderEpoch: heldEpoch ?? 0, logAppendTime: nil
+        )
         let first = producers.endTransaction(producerId: producerId, epoch: epoch, timestampMs: nowMs)
         let aborted = marker.commit ? nil : first.map {
             AbortedTransaction(producerId: producerId, firstOffset: $0, lastOffset: offset, lastStableOffset: producers.firstUnstableOffset ?? offset + 1)

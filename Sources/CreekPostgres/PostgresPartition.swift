@@ -34,6 +34,9 @@ public actor PostgresPartition: PartitionStorage {
     public internal(set) var producers: ProducerStateTable
     /// Set after a failed commit; cleared by the reload that follows.
     var failure: StorageError?
+    /// The leader epoch this broker holds the partition with (nil: it does not lead it, or
+    /// must take it again); every commit checks the database still has it.
+    var heldEpoch: Int32?
     var waiters: [FetchWaiter] = []
     var pending: [PendingWrite] = []
     var committing = false
@@ -95,7 +98,7 @@ public actor PostgresPartition: PartitionStorage {
     // MARK: - Append
 
     public func append(_ batches: [RecordBatch], nowMs: Int64, sync: Bool) async throws(StorageError) -> PartitionLog.AppendResult {
-        try await reloadIfNeeded()
+        try await lead()
         let stamp: Int64? = config.timestampType == .logAppendTime ? nowMs : nil
         var table = producers
         var changed: [Int64: ProducerStateTable.Entry] = [:]
@@ -119,7 +122,7 @@ public actor PostgresPartition: PartitionStorage {
                     changed[batch.producerId] = table.producers[batch.producerId]
                 }
             }
-            batch = Self.stamped(batch, baseOffset: next, logAppendTime: stamp)
+            batch = Self.stamped(batch, baseOffset: next, leaderEpoch: heldEpoch ?? 0, logAppendTime: stamp)
             next = batch.lastOffset + 1
             stored.append(batch)
         }
@@ -134,10 +137,10 @@ public actor PostgresPartition: PartitionStorage {
     }
 
     /// A copy of `batch` with its offsets assigned (and restamped for LogAppendTime topics).
-    static func stamped(_ batch: RecordBatch, baseOffset: Int64, logAppendTime: Int64?) -> RecordBatch {
+    static func stamped(_ batch: RecordBatch, baseOffset: Int64, leaderEpoch: Int32, logAppendTime: Int64?) -> RecordBatch {
         var copy = batch
         copy.setBaseOffset(baseOffset)
-        copy.setPartitionLeaderEpoch(0)
+        copy.setPartitionLeaderEpoch(leaderEpoch)
         if let logAppendTime { copy.setLogAppendTime(logAppendTime) }
         return copy
     }
@@ -165,7 +168,8 @@ public actor PostgresPartition: PartitionStorage {
             let from = committedOffset
             do {
                 let writes = group.map(WriteRows.init)
-                try await withDeadline(Self.commitTimeout) { try await self.write(writes, expectedNext: from) }
+                guard let epoch = heldEpoch, engine.membership.holdsLease else { throw StorageError.notLeader(partition: "\(topic)-\(partition)") }
+                try await withDeadline(Self.commitTimeout) { try await self.write(writes, expectedNext: from, epoch: epoch) }
                 committedOffset = group.last?.end ?? committedOffset
                 sizeInBytes += group.reduce(0) { $0 + $1.bytes }
                 for write in group { write.done.resume(returning: nil) }
@@ -176,6 +180,7 @@ public actor PostgresPartition: PartitionStorage {
                     "partition": "\(topic)-\(partition)", "error": "\(failed)",
                 ])
                 failure = failed
+                if case .notLeader = failed { heldEpoch = nil }
                 for write in group + pending { write.done.resume(returning: failed) }
                 pending = []
             }
@@ -201,7 +206,7 @@ public actor PostgresPartition: PartitionStorage {
         }
     }
 
-    private nonisolated func write(_ group: [WriteRows], expectedNext: Int64) async throws {
+    private nonisolated func write(_ group: [WriteRows], expectedNext: Int64, epoch: Int32) async throws {
         var bases: [Int64] = []
         var lasts: [Int64] = []
         var times: [Int64] = []
@@ -221,18 +226,22 @@ public actor PostgresPartition: PartitionStorage {
             if let abort = write.aborted { aborted.append(abort) }
         }
         let end = group.last?.end ?? expectedNext
-        let (topicId, partition, logger, topic) = (self.topicId, self.partition, engine.logger, self.topic)
+        let (topicId, partition, logger, topic, node) = (self.topicId, self.partition, engine.logger, self.topic, engine.membership.localNodeId)
         let producerIds = Array(changed.keys)
         let encoder = JSONEncoder()
         let entries = producerIds.compactMap { id in changed[id].flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) } }
         try await engine.client.withTransaction(logger: logger) { connection in
-            var current: Int64?
-            for try await next in try await connection.query("""
-                SELECT next_offset FROM creek_partitions WHERE topic_id = \(topicId) AND partition = \(partition) FOR UPDATE
-                """, logger: logger).decode(Int64.self) {
-                current = next
+            var current: (next: Int64, leader: Int32?, epoch: Int32)?
+            for try await row in try await connection.query("""
+                SELECT next_offset, leader_id, leader_epoch FROM creek_partitions
+                WHERE topic_id = \(topicId) AND partition = \(partition) FOR UPDATE
+                """, logger: logger).decode((Int64, Int32?, Int32).self) {
+                current = row
             }
-            guard current == expectedNext else { throw StorageError.notLeader(partition: "\(topic)-\(partition)") }
+            // Another broker took the partition (a newer epoch) or appended: this one must not.
+            guard let current, current.leader == node, current.epoch == epoch, current.next == expectedNext else {
+                throw StorageError.notLeader(partition: "\(topic)-\(partition)")
+            }
             try await connection.query("""
                 INSERT INTO creek_batches (topic_id, partition, base_offset, last_offset, max_timestamp, size, data)
                 SELECT \(topicId), \(partition), * FROM unnest(\(bases)::bigint[], \(lasts)::bigint[], \(times)::bigint[], \(sizes)::integer[], \(data)::bytea[])
@@ -254,41 +263,6 @@ public actor PostgresPartition: PartitionStorage {
                     """, logger: logger)
             }
         }
-    }
-
-    /// After a failed commit: reloads offsets and producer state from the database (once,
-    /// however many callers wait for it).
-    func reloadIfNeeded() async throws(StorageError) {
-        guard failure != nil else { return }
-        let task: Task<Void, any Error>
-        if let reloading {
-            task = reloading
-        } else {
-            task = Task { try await self.reload() }
-            reloading = task
-        }
-        do {
-            try await task.value
-        } catch {
-            reloading = nil
-            throw PostgresEngine.storageError(error)
-        }
-    }
-
-    private func reload() async throws {
-        while committing { try await Task.sleep(for: .milliseconds(5)) }
-        let (engine, topicId, partition) = (self.engine, self.topicId, self.partition)
-        let state = try await withDeadline(Self.commitTimeout) {
-            try await StoredState.load(engine: engine, topicId: topicId, partition: partition)
-        }
-        logStartOffset = state.logStart
-        nextOffset = state.next
-        committedOffset = state.next
-        sizeInBytes = state.size
-        producers = state.producers
-        failure = nil
-        reloading = nil
-        engine.logger.info("partition state reloaded from PostgreSQL", metadata: ["partition": "\(topic)-\(partition)", "next": "\(state.next)"])
     }
 
     /// Returns once everything below `offset` is committed (a duplicate's original may

@@ -15,6 +15,9 @@ import PostgresNIO
 /// - `creek_producers`: idempotent and transactional producer state per partition (JSON).
 /// - `creek_aborted`: aborted transactions per partition, for read_committed fetches.
 /// - `creek_producer_id_blocks` (version 2): a sequence handing out blocks of producer ids.
+/// - `creek_brokers` (version 3): live brokers, their advertised listeners and lease expiry;
+///   `creek_partitions.leader_id` and `leader_epoch`: who leads each partition, fenced by epoch;
+///   `creek_offsets`: committed group offsets, shared so a group's new coordinator resumes it.
 enum PostgresSchema {
     static let migrations: [[PostgresQuery]] = [
         [
@@ -50,6 +53,21 @@ enum PostgresSchema {
         [
             // Producer ids in blocks of 1,000 shared by every broker on the database.
             "CREATE SEQUENCE creek_producer_id_blocks START 1000 INCREMENT 1000 MINVALUE 1000",
+        ],
+        [
+            // Cluster mode: brokers with leases, and each partition's leader and leader epoch.
+            """
+            CREATE TABLE creek_brokers (
+                node_id integer PRIMARY KEY, instance text NOT NULL, listeners text NOT NULL,
+                lease_until timestamptz NOT NULL, started_at timestamptz NOT NULL DEFAULT now())
+            """,
+            "ALTER TABLE creek_partitions ADD COLUMN leader_id integer, ADD COLUMN leader_epoch integer NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE creek_offsets (
+                group_id text NOT NULL, topic text NOT NULL, partition integer NOT NULL, committed_offset bigint NOT NULL,
+                leader_epoch integer NOT NULL, metadata text, commit_timestamp bigint NOT NULL,
+                PRIMARY KEY (group_id, topic, partition))
+            """,
         ],
     ]
 

@@ -36,6 +36,38 @@ public final class OffsetStore: Sendable {
         var failure: StorageError?
         /// Incremented by every change (commit, delete, expiry).
         var changes = 0
+        /// With shared storage: changes not written to it yet, and the groups loaded from it
+        /// since this broker began coordinating them.
+        var unshared: [OffsetChange] = []
+        var adopted: Set<String> = []
+    }
+
+    /// Where offsets are shared with other brokers (set once, at startup, in a cluster).
+    private let sharedStorage = NIOLockedValueBox<(any SharedOffsetStorage)?>(nil)
+
+    public func share(with storage: any SharedOffsetStorage) {
+        sharedStorage.withLockedValue { $0 = storage }
+    }
+
+    /// Before this broker answers for `group`: in a cluster, replaces what it holds for the
+    /// group with the shared copy the first time after it (re)gains the group.
+    public func adopt(group: String) async throws(StorageError) {
+        guard let shared = sharedStorage.withLockedValue({ $0 }) else { return }
+        guard !state.withLockedValue({ $0.adopted.contains(group) }) else { return }
+        let loaded = try await shared.load(group: group)
+        state.withLockedValue { state in
+            state.liveRecords -= state.groups[group]?.values.reduce(0) { $0 + $1.count } ?? 0
+            state.groups[group] = loaded.isEmpty ? nil : loaded
+            state.liveRecords += loaded.values.reduce(0) { $0 + $1.count }
+            state.adopted.insert(group)
+            state.changes += 1
+        }
+    }
+
+    /// Forgets which groups were loaded (the cluster's membership changed: a group may have
+    /// been coordinated elsewhere meanwhile).
+    public func forgetAdoptedGroups() {
+        state.withLockedValue { $0.adopted.removeAll() }
     }
 
     private let path: String
@@ -89,6 +121,9 @@ public final class OffsetStore: Sendable {
         }
         try append(bytes) { state in
             for entry in entries {
+                state.unshared.append(.commit(group: group, topic: entry.topic, partition: entry.partition, value: entry.value))
+            }
+            for entry in entries {
                 if state.groups[group, default: [:]][entry.topic, default: [:]].updateValue(entry.value, forKey: entry.partition) == nil {
                     state.liveRecords += 1
                 }
@@ -108,6 +143,11 @@ public final class OffsetStore: Sendable {
             Self.writeRecord(.init(kind: 3, group: group, topic: "", partition: -1, value: empty), to: &bytes)
         }
         try append(bytes) { state in
+            if let partitions {
+                state.unshared += partitions.map { .delete(group: group, topic: $0.topic, partition: $0.partition) }
+            } else {
+                state.unshared.append(.deleteGroup(group))
+            }
             if let partitions {
                 for target in partitions where state.groups[group]?[target.topic]?.removeValue(forKey: target.partition) != nil {
                     state.liveRecords -= 1
@@ -139,8 +179,16 @@ public final class OffsetStore: Sendable {
     /// Waits until everything recorded so far is on stable storage.
     /// A failed fsync takes the store offline (its unsynced records may be gone).
     public func sync() async throws {
-        let (journal, failure) = state.withLockedValue { ($0.journal, $0.failure) }
+        let (journal, failure, unshared) = state.withLockedValue { state in
+            defer { state.unshared.removeAll() }
+            return (state.journal, state.failure, state.unshared)
+        }
         if let failure { throw failure }
+        if let shared = sharedStorage.withLockedValue({ $0 }) {
+            // In a cluster the shared copy is the one that counts: written before the ack.
+            if !unshared.isEmpty { try await shared.apply(unshared) }
+            return
+        }
         do {
             try await groupCommit.sync(journal)
         } catch {

@@ -51,6 +51,9 @@ public struct BrokerConfig: Sendable, Hashable {
     /// Where topics are stored (`creek.storage.url`): nil for the local log in
     /// `dataDirectory`, or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` for PostgreSQL.
     public var storageURL: String?
+    /// How long a broker's cluster lease lasts (`creek.cluster.lease.ms`): a broker that has
+    /// not renewed it for this long is taken for dead and its partitions move.
+    public var clusterLeaseMs: Int64 = 6000
     public var nodeId: Int32 = 1
     public var flush: FlushPolicy = .acksAll
     /// The admin HTTP listener and metrics (Creek's own; not Kafka settings).
@@ -154,7 +157,7 @@ public struct BrokerConfig: Sendable, Hashable {
         "offsets.retention.check.interval.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms",
         "group.max.size", "offset.metadata.max.bytes", "producer.id.expiration.ms",
         "broker.id", "node.id", "log.dirs", "log.dir", "listeners", "advertised.listeners", "listener.security.protocol.map",
-        "inter.broker.listener.name", "creek.storage.url",
+        "inter.broker.listener.name", "creek.storage.url", "creek.cluster.lease.ms",
         "log.cleanup.policy", "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second",
         "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size", "log.cleaner.min.cleanable.ratio",
         "log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "log.cleaner.delete.retention.ms",
@@ -169,6 +172,7 @@ public struct BrokerConfig: Sendable, Hashable {
                 throw ConfigError(name: name, value: value, reason: "must be local or postgres://USER@HOST:PORT/DATABASE")
             }
             storageURL = value == "local" ? nil : value
+        case "creek.cluster.lease.ms": clusterLeaseMs = try Self.integer(name, value, min: 300, max: 600_000)
         case "auto.create.topics.enable": autoCreateTopicsEnable = try Self.bool(name, value)
         case "num.partitions": numPartitions = Int32(try Self.integer(name, value, min: 1, max: Int64(Int32.max)))
         case "log.segment.bytes": logSegmentBytes = Int(try Self.integer(name, value, min: 14, max: Int64(Int32.max)))

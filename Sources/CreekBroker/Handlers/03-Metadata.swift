@@ -1,6 +1,8 @@
 import KafkaProtocol
 
-/// Metadata (key 3), v0-12. One broker (this node) leads every partition with epoch 0.
+/// Metadata (key 3), v0-12. Alone, this broker leads every partition; in a cluster over
+/// PostgreSQL the live brokers are listed and each partition names its leader
+/// (`Broker+Cluster`). The leader epoch reported is 0.
 /// A null topic list (or an empty one in v0) means all topics. Unknown topics are created
 /// with `num.partitions` when `auto.create.topics.enable` and the request allow it (v4+
 /// carries the flag); v10+ may name topics by id. Authorized-operation bitfields report
@@ -15,11 +17,11 @@ struct MetadataHandler: ApiHandler {
     static let allClusterOperations: Int32 = [4, 7, 8, 9, 10, 11, 12].reduce(0) { $0 | (1 << $1) }
 
     func handle(_ request: MetadataRequest, context: RequestContext) async -> MetadataResponse? {
-        let node = broker.node(for: context.listener)
+        let nodes = broker.clusterNodes(for: context.listener)
         var response = MetadataResponse(
-            brokers: [.init(nodeId: node.id, host: node.host, port: node.port, rack: nil)],
+            brokers: nodes.map { .init(nodeId: $0.id, host: $0.host, port: $0.port, rack: nil) },
             clusterId: broker.topics.clusterId,
-            controllerId: node.id
+            controllerId: broker.controllerId(for: context.listener)
         )
         if request.includeClusterAuthorizedOperations { response.clusterAuthorizedOperations = Self.allClusterOperations }
         let all = request.topics == nil || (context.apiVersion == 0 && request.topics?.isEmpty == true)
@@ -73,11 +75,11 @@ struct MetadataHandler: ApiHandler {
     }
 
     private func describe(_ topic: Topic, request: MetadataRequest) -> MetadataResponse.MetadataResponseTopic {
-        let nodeId = broker.node.id
         let partitions = topic.partitions.indices.map { index in
-            MetadataResponse.MetadataResponsePartition(
-                errorCode: 0, partitionIndex: Int32(index), leaderId: nodeId, leaderEpoch: 0,
-                replicaNodes: [nodeId], isrNodes: [nodeId], offlineReplicas: []
+            let leader = broker.leader(of: topic, partition: Int32(index))
+            return MetadataResponse.MetadataResponsePartition(
+                errorCode: 0, partitionIndex: Int32(index), leaderId: leader, leaderEpoch: 0,
+                replicaNodes: [leader], isrNodes: [leader], offlineReplicas: []
             )
         }
         return MetadataResponse.MetadataResponseTopic(

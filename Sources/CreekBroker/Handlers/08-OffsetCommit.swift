@@ -14,6 +14,21 @@ struct OffsetCommitHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: OffsetCommitRequest, context: RequestContext) async -> OffsetCommitResponse? {
+        guard broker.coordinatesLocally(request.groupId) else {
+            return OffsetCommitResponse(throttleTimeMs: 0, topics: request.topics.map { topic in
+                .init(name: topic.name, partitions: topic.partitions.map {
+                    .init(partitionIndex: $0.partitionIndex, errorCode: KafkaErrorCode.notCoordinator.rawValue)
+                })
+            })
+        }
+        // In a cluster: the group's offsets as the shared store has them, once after taking it.
+        if (try? await broker.groups.offsets.adopt(group: request.groupId)) == nil {
+            return OffsetCommitResponse(throttleTimeMs: 0, topics: request.topics.map { topic in
+                .init(name: topic.name, partitions: topic.partitions.map {
+                    .init(partitionIndex: $0.partitionIndex, errorCode: KafkaErrorCode.coordinatorLoadInProgress.rawValue)
+                })
+            })
+        }
         guard broker.authorized(context, .read, .group, request.groupId) else {
             broker.logDenied(context, .read, .group, request.groupId)
             return OffsetCommitResponse(throttleTimeMs: 0, topics: request.topics.map { topic in

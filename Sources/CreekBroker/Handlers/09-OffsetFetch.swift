@@ -13,13 +13,18 @@ struct OffsetFetchHandler: ApiHandler {
     typealias Partition = OffsetFetchResponse.OffsetFetchResponsePartitions
 
     func handle(_ request: OffsetFetchRequest, context: RequestContext) async -> OffsetFetchResponse? {
+        // In a cluster: each group's offsets as the shared store has them, once after taking it.
+        for group in context.apiVersion >= 8 ? request.groups.map(\.groupId) : [request.groupId] where broker.coordinatesLocally(group) {
+            try? await broker.groups.offsets.adopt(group: group)
+        }
         if context.apiVersion >= 8 {
             let groups = request.groups.map { group in
                 OffsetFetchResponse.OffsetFetchResponseGroup(
                     groupId: group.groupId,
                     topics: answer(group: group.groupId, topics: group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }, requireStable: request.requireStable, context: context)
                         .map { .init(name: $0.name, partitions: $0.partitions) },
-                    errorCode: broker.authorized(context, .describe, .group, group.groupId) ? 0 : KafkaErrorCode.groupAuthorizationFailed.rawValue
+                    errorCode: !broker.coordinatesLocally(group.groupId) ? KafkaErrorCode.notCoordinator.rawValue
+                        : broker.authorized(context, .describe, .group, group.groupId) ? 0 : KafkaErrorCode.groupAuthorizationFailed.rawValue
                 )
             }
             return OffsetFetchResponse(throttleTimeMs: 0, groups: groups)
@@ -36,7 +41,8 @@ struct OffsetFetchHandler: ApiHandler {
                           committedLeaderEpoch: $0.committedLeaderEpoch, metadata: $0.metadata, errorCode: $0.errorCode)
                 })
             },
-            errorCode: broker.authorized(context, .describe, .group, request.groupId) ? 0 : KafkaErrorCode.groupAuthorizationFailed.rawValue
+            errorCode: !broker.coordinatesLocally(request.groupId) ? KafkaErrorCode.notCoordinator.rawValue
+                : broker.authorized(context, .describe, .group, request.groupId) ? 0 : KafkaErrorCode.groupAuthorizationFailed.rawValue
         )
     }
 

@@ -1,7 +1,8 @@
 import KafkaProtocol
 
-/// FindCoordinator (key 10), v0-6: this broker coordinates every consumer group and every
-/// transactional id (key type 1); other key types get INVALID_REQUEST.
+/// FindCoordinator (key 10), v0-6: the coordinator of a consumer group or transactional id
+/// (key type 1) — this broker when alone, else the live broker the key hashes to
+/// (`Broker+Cluster`); other key types get INVALID_REQUEST.
 /// v0-3 answer one key; v4+ a batch. The range includes v0 because librdkafka 2.0.2 looks
 /// for a group coordinator only when it does.
 struct FindCoordinatorHandler: ApiHandler {
@@ -9,7 +10,6 @@ struct FindCoordinatorHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: FindCoordinatorRequest, context: RequestContext) async -> FindCoordinatorResponse? {
-        let node = broker.node(for: context.listener)
         let refusal: KafkaErrorCode? = request.keyType == 0 || request.keyType == 1 ? nil : .invalidRequest
         // DESCRIBE on the group (key type 0) or the transactional id (1).
         func denial(_ key: String) -> KafkaErrorCode? {
@@ -26,6 +26,7 @@ struct FindCoordinatorHandler: ApiHandler {
             if let denied = denial(request.key) {
                 return FindCoordinatorResponse(errorCode: denied.rawValue, errorMessage: nil, nodeId: -1, host: "", port: -1)
             }
+            let node = broker.coordinator(for: request.key, listener: context.listener)
             return FindCoordinatorResponse(errorCode: 0, errorMessage: nil, nodeId: node.id, host: node.host, port: node.port)
         }
         let coordinators = request.coordinatorKeys.map { key in
@@ -35,7 +36,10 @@ struct FindCoordinatorHandler: ApiHandler {
             return refusal.map {
                 FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1, errorCode: $0.rawValue,
                                                     errorMessage: "Unknown coordinator key type \(request.keyType).")
-            } ?? FindCoordinatorResponse.Coordinator(key: key, nodeId: node.id, host: node.host, port: node.port, errorCode: 0)
+            } ?? {
+                let node = broker.coordinator(for: key, listener: context.listener)
+                return FindCoordinatorResponse.Coordinator(key: key, nodeId: node.id, host: node.host, port: node.port, errorCode: 0)
+            }()
         }
         return FindCoordinatorResponse(coordinators: coordinators)
     }

@@ -12,6 +12,9 @@ struct JoinGroupHandler: ApiHandler {
         if request.groupId.isEmpty {
             return JoinGroupResponse(errorCode: KafkaErrorCode.invalidGroupId.rawValue, generationId: -1, memberId: request.memberId)
         }
+        guard broker.coordinatesLocally(request.groupId) else {
+            return JoinGroupResponse(errorCode: KafkaErrorCode.notCoordinator.rawValue, generationId: -1, memberId: request.memberId)
+        }
         guard broker.authorized(context, .read, .group, request.groupId) else {
             broker.logDenied(context, .read, .group, request.groupId)
             return JoinGroupResponse(errorCode: KafkaErrorCode.groupAuthorizationFailed.rawValue, generationId: -1, memberId: request.memberId)

@@ -7,6 +7,9 @@ struct HeartbeatHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: HeartbeatRequest, context: RequestContext) async -> HeartbeatResponse? {
+        guard broker.coordinatesLocally(request.groupId) else {
+            return HeartbeatResponse(throttleTimeMs: 0, errorCode: KafkaErrorCode.notCoordinator.rawValue)
+        }
         guard broker.authorized(context, .read, .group, request.groupId) else {
             return HeartbeatResponse(throttleTimeMs: 0, errorCode: KafkaErrorCode.groupAuthorizationFailed.rawValue)
         }

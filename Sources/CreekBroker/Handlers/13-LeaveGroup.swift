@@ -7,6 +7,9 @@ struct LeaveGroupHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: LeaveGroupRequest, context: RequestContext) async -> LeaveGroupResponse? {
+        guard broker.coordinatesLocally(request.groupId) else {
+            return LeaveGroupResponse(throttleTimeMs: 0, errorCode: KafkaErrorCode.notCoordinator.rawValue)
+        }
         guard broker.authorized(context, .read, .group, request.groupId) else {
             return LeaveGroupResponse(throttleTimeMs: 0, errorCode: KafkaErrorCode.groupAuthorizationFailed.rawValue)
         }

@@ -8,6 +8,9 @@ struct SyncGroupHandler: ApiHandler {
     let broker: Broker
 
     func handle(_ request: SyncGroupRequest, context: RequestContext) async -> SyncGroupResponse? {
+        guard broker.coordinatesLocally(request.groupId) else {
+            return SyncGroupResponse(throttleTimeMs: 0, errorCode: KafkaErrorCode.notCoordinator.rawValue, assignment: ByteBuffer())
+        }
         guard broker.authorized(context, .read, .group, request.groupId) else {
             return SyncGroupResponse(throttleTimeMs: 0, errorCode: KafkaErrorCode.groupAuthorizationFailed.rawValue, assignment: ByteBuffer())
         }

@@ -18,10 +18,9 @@ struct DescribeClusterHandler: ApiHandler {
             broker.logDenied(context, .describe, .cluster, AclResourceType.clusterName)
             return DescribeClusterResponse(errorCode: KafkaErrorCode.clusterAuthorizationFailed.rawValue, errorMessage: nil, endpointType: request.endpointType)
         }
-        let node = broker.node(for: context.listener)
         return DescribeClusterResponse(
-            errorCode: 0, endpointType: 1, clusterId: broker.topics.clusterId, controllerId: node.id,
-            brokers: [.init(brokerId: node.id, host: node.host, port: node.port, rack: nil)],
+            errorCode: 0, endpointType: 1, clusterId: broker.topics.clusterId, controllerId: broker.controllerId(for: context.listener),
+            brokers: broker.clusterNodes(for: context.listener).map { .init(brokerId: $0.id, host: $0.host, port: $0.port, rack: nil) },
             clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? MetadataHandler.allClusterOperations : Int32.min
         )
     }

@@ -66,6 +66,8 @@ public final class Broker: Sendable {
     /// Starts graceful shutdown: parked long-poll fetches are woken and answer now.
     public func beginShutdown() async {
         shuttingDown.withLockedValue { $0 = true }
+        // In a cluster, the others take this broker's partitions and groups over now.
+        await topics.engine.leaveCluster()
         for topic in topics.allTopics() {
             for partition in topic.partitions {
                 await partition.wakeWaiters()

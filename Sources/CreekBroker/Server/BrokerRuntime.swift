@@ -2,6 +2,7 @@ import CreekPostgres
 import CreekStorage
 public import Logging
 public import NIOCore
+import NIOConcurrencyHelpers
 import NIOPosix
 import ServiceLifecycle
 public import UnixSignals
@@ -56,7 +57,17 @@ public final class BrokerRuntime: Sendable {
         try config.validateListeners()
         _ = OpenFileLimit.raise()
         let metrics = BrokerMetrics(enabled: config.http.metricsEnabled)
-        let engine: PostgresEngine? = if let url = config.storageURL { try await PostgresEngine.connect(url: url, logger: logger) } else { nil }
+        var engine: PostgresEngine?
+        if let url = config.storageURL {
+            var listeners: [String: String] = [:]
+            for listener in config.listeners {
+                let advertised = config.advertised(for: listener)
+                listeners[listener.name] = "\(advertised.host):\(advertised.port)"
+            }
+            engine = try await PostgresEngine.connect(
+                url: url, node: ClusterNode(id: config.nodeId, listeners: listeners), leaseMs: config.clusterLeaseMs, logger: logger
+            )
+        }
         let broker: Broker
         do {
             broker = if let engine {
@@ -67,6 +78,22 @@ public final class BrokerRuntime: Sendable {
         } catch {
             engine?.shutdown()
             throw error
+        }
+        if let engine {
+            broker.groups.offsets.share(with: engine.sharedOffsets)
+            let lastMembers = NIOLockedValueBox<[Int32]>([])
+            // Topics other brokers created, deleted or changed, picked up at every lease renewal;
+            // groups reloaded from the shared offsets after the membership changed.
+            engine.membership.onRenewal { [weak broker] in
+                let members = engine.membership.liveNodes().map(\.id)
+                if lastMembers.withLockedValue({ last in defer { last = members }; return last != members }) {
+                    broker?.groups.offsets.forgetAdoptedGroups()
+                }
+                Task {
+                    guard let broker, let catalog = try? await engine.loadCatalog() else { return }
+                    await broker.topics.adopt(catalog)
+                }
+            }
         }
         let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         // The admin listener is bound first and listed first, so it answers (not ready)

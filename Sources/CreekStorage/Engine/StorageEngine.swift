@@ -15,10 +15,17 @@ public protocol StorageEngine: Sendable {
     /// digits) tells a re-created topic from an old one of the same name.
     /// Where producer ids come from: unique across every broker on this store.
     func producerIds(dataDirectory: String, files: any FileOperations) throws(StorageError) -> ProducerIdAllocator
+    /// The cluster this engine's store is shared with (nil: this broker is alone).
+    var cluster: (any ClusterView)? { get }
+    /// Leaves the cluster before a graceful shutdown, so the others take over at once.
+    func leaveCluster() async
     func openPartition(topic: String, topicId: String, index: Int32, config: LogConfig, recover: Bool, isNew: Bool, nowMs: Int64) async throws(StorageError) -> any PartitionStorage
 }
 
 extension StorageEngine {
+    public var cluster: (any ClusterView)? { nil }
+    public func leaveCluster() async {}
+
     /// Ids reserved in blocks in the data directory (one broker per store).
     public func producerIds(dataDirectory: String, files: any FileOperations) throws(StorageError) -> ProducerIdAllocator {
         try ProducerIdAllocator(dataDirectory: dataDirectory, files: files)

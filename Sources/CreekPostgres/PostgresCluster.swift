@@ -1,0 +1,145 @@
+public import CreekStorage
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import NIOConcurrencyHelpers
+import PostgresNIO
+
+/// This broker's membership in a cluster sharing one PostgreSQL database: a row in
+/// `creek_brokers` with a lease, renewed every third of `leaseMs`; the live brokers are the
+/// rows whose lease has not expired (by the database's clock). A broker holds its lease, by
+/// its own monotonic clock, until `leaseMs` after the last renewal it sent succeeded — so a
+/// paused broker knows on waking that it lost it, before the others' view can disagree.
+/// Invariant: at most one live process registers a node id.
+public final class PostgresCluster: ClusterView {
+    public let localNodeId: Int32
+    let instance: String
+    let listeners: [String: String]
+    let leaseMs: Int64
+    let client: PostgresClient
+    let logger: Logger
+    private struct State {
+        var live: [ClusterNode] = []
+        var validUntil: ContinuousClock.Instant?
+        var renewals: Task<Void, Never>?
+        var onChange: [@Sendable () -> Void] = []
+    }
+    private let state = NIOLockedValueBox(State())
+
+    init(client: PostgresClient, logger: Logger, node: ClusterNode, leaseMs: Int64) {
+        self.client = client
+        self.logger = logger
+        localNodeId = node.id
+        listeners = node.listeners
+        self.leaseMs = leaseMs
+        instance = UUID().uuidString
+    }
+
+    public func liveNodes() -> [ClusterNode] { state.withLockedValue { $0.live } }
+
+    public var holdsLease: Bool {
+        state.withLockedValue { state in state.validUntil.map { ContinuousClock.now < $0 } ?? false }
+    }
+
+    /// Calls `body` after every renewal (the live set or the catalog may have changed).
+    public func onRenewal(_ body: @escaping @Sendable () -> Void) {
+        state.withLockedValue { $0.onChange.append(body) }
+    }
+
+    /// Registers this broker (refused while another live broker has its node id), then
+    /// renews the lease in the background until `leave()`.
+    func join() async throws(StorageError) {
+        let encoded = String(decoding: (try? JSONEncoder().encode(listeners)) ?? Data("{}".utf8), as: UTF8.self)
+        let (id, instance, lease, logger) = (localNodeId, self.instance, leaseMs, logger)
+        do {
+            let sent = ContinuousClock.now
+            var registered = false
+            for try await _ in try await client.query("""
+                INSERT INTO creek_brokers (node_id, instance, listeners, lease_until)
+                VALUES (\(id), \(instance), \(encoded), now() + \(lease) * interval '1 millisecond')
+                ON CONFLICT (node_id) DO UPDATE SET instance = excluded.instance, listeners = excluded.listeners,
+                    lease_until = excluded.lease_until, started_at = now()
+                WHERE creek_brokers.lease_until < now() OR creek_brokers.instance = excluded.instance
+                RETURNING node_id
+                """, logger: logger).decode(Int32.self) {
+                registered = true
+            }
+            guard registered else {
+                throw StorageError.database("node id \(id) is registered by another live broker; pick another --node-id")
+            }
+            state.withLockedValue { $0.validUntil = sent + .milliseconds(lease) }
+            try await refreshLive()
+        } catch {
+            throw PostgresEngine.storageError(error)
+        }
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(max(100, lease / 3)))
+                guard let self else { return }
+                await self.renew()
+            }
+        }
+        state.withLockedValue { $0.renewals = task }
+    }
+
+    private func renew() async {
+        let (id, instance, lease, logger) = (localNodeId, self.instance, leaseMs, logger)
+        let sent = ContinuousClock.now
+        do {
+            var renewed = false
+            try await withDeadline(.milliseconds(lease)) { [client] in
+                for try await _ in try await client.query("""
+                    UPDATE creek_brokers SET lease_until = now() + \(lease) * interval '1 millisecond'
+                    WHERE node_id = \(id) AND instance = \(instance) RETURNING node_id
+                    """, logger: logger).decode(Int32.self) {
+                    return
+                }
+                throw StorageError.database("the lease row was taken by another broker with node id \(id)")
+            }
+            renewed = true
+            if renewed { state.withLockedValue { $0.validUntil = sent + .milliseconds(lease) } }
+            try await refreshLive()
+        } catch {
+            logger.warning("could not renew the cluster lease", metadata: ["error": "\(PostgresEngine.storageError(error))"])
+        }
+        for body in state.withLockedValue({ $0.onChange }) { body() }
+    }
+
+    private func refreshLive() async throws {
+        let (client, logger) = (client, logger)
+        let nodes = try await withDeadline(.milliseconds(leaseMs)) {
+            var nodes: [ClusterNode] = []
+            let decoder = JSONDecoder()
+            for try await (id, listeners) in try await client.query("""
+                SELECT node_id, listeners FROM creek_brokers WHERE lease_until > now() ORDER BY node_id
+                """, logger: logger).decode((Int32, String).self) {
+                let map = (try? decoder.decode([String: String].self, from: Data(listeners.utf8))) ?? [:]
+                nodes.append(ClusterNode(id: id, listeners: map))
+            }
+            return nodes
+        }
+        let changed = state.withLockedValue { state -> Bool in
+            defer { state.live = nodes }
+            return state.live != nodes
+        }
+        if changed {
+            logger.info("cluster membership", metadata: ["live": "\(nodes.map(\.id))"])
+        }
+    }
+
+    /// Stops renewing and deletes this broker's row, so the others take over at once.
+    public func leave() async {
+        let renewals = state.withLockedValue { state -> Task<Void, Never>? in
+            defer { state.renewals = nil; state.validUntil = nil }
+            return state.renewals
+        }
+        renewals?.cancel()
+        let (id, instance, logger) = (localNodeId, self.instance, logger)
+        _ = try? await withDeadline(.seconds(5)) { [client] in
+            try await client.query("DELETE FROM creek_brokers WHERE node_id = \(id) AND instance = \(instance)", logger: logger)
+        }
+    }
+}
