@@ -180,6 +180,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "CreekPostgresTests",
+            dependencies: ["CreekPostgres"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "CreekClientTests",
             dependencies: [
                 "CreekClient", "CreekBroker", "KafkaProtocol",

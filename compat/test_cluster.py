@@ -20,6 +20,24 @@ from postgres_server import PostgresServer
 LEASE_MS = 2000
 
 
+def fnv1a(text):
+    value = 0xcbf29ce484222325
+    for byte in text.encode():
+        value ^= byte
+        value = (value * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return value
+
+
+def group_coordinated_by(node, nodes=(1, 2, 3)):
+    """A group id whose coordinator (Creek's hash over the live node ids) is `node`."""
+    ordered = sorted(nodes)
+    for i in range(1000):
+        name = f"group-{i}"
+        if ordered[fnv1a(name) % len(ordered)] == node:
+            return name
+    raise AssertionError("no such group id")
+
+
 @pytest.fixture(scope="module")
 def postgres():
     server = PostgresServer().start()
@@ -154,6 +172,32 @@ def run_failover(cluster, fault):
                 time.sleep(0.002)
         producer.flush(90)
 
+    # A consumer group whose coordinator is the broker about to fail, two members, committing
+    # as they go; after the fault they find the new coordinator and resume from the commits.
+    group = group_coordinated_by(3)
+    consumed = []
+    members_done = threading.Event()
+
+    def member():
+        consumer = Consumer({"bootstrap.servers": bootstrap(brokers), "group.id": group, "auto.offset.reset": "earliest",
+                             "enable.auto.commit": False, "session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
+                             "socket.timeout.ms": 2000, "topic.metadata.refresh.interval.ms": 1000})
+        consumer.subscribe(["failover"])
+        while not members_done.is_set():
+            messages = consumer.consume(500, 0.5)
+            for msg in messages:
+                if not msg.error():
+                    consumed.append(msg.value())
+            if messages:
+                try:
+                    consumer.commit(asynchronous=False)
+                except Exception:
+                    pass  # retried with the next batch (a coordinator change in progress)
+        consumer.close()
+
+    members = [threading.Thread(target=member) for _ in range(2)]
+    for m in members:
+        m.start()
     thread = threading.Thread(target=produce)
     thread.start()
     victim = brokers[2]  # node 3
@@ -163,6 +207,8 @@ def run_failover(cluster, fault):
         assert before > 500, f"only {before} acknowledged before the fault"
         if fault == "kill":
             victim.kill()
+        elif fault == "term":
+            threading.Thread(target=victim.stop).start()
         else:
             victim.process.send_signal(signal.SIGSTOP)
         faulted = time.monotonic()
@@ -185,10 +231,19 @@ def run_failover(cluster, fault):
     finally:
         stop.set()
         thread.join(120)
+        # The group keeps reading until it has everything acknowledged (or a minute passes).
+        wanted = {v for _, v in acked}
+        deadline = time.monotonic() + 60
+        while not wanted <= set(consumed) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        members_done.set()
+        for m in members:
+            m.join(60)
     assert progress[0] is not None, "production to the fault's partitions never resumed"
     assert progress[0] < 5.0 + LEASE_MS / 1000, f"took {progress[0]:.1f} s to resume"
     assert not failed, f"{len(failed)} failed, e.g. {failed[:3]}"
-    survivors = [b for b in brokers if b.process is not None]
+    time.sleep(0.5)
+    survivors = [b for b in brokers if b.process is not None and b is not brokers[2] or fault == "pause" and b.process is not None]
     records = consume_all(survivors, "failover", 6, len(acked))
     values = [v for _, _, v in records]
     assert len(values) == len(set(values)), "a record is stored twice"
@@ -196,6 +251,13 @@ def run_failover(cluster, fault):
     for partition in range(6):
         numbers = [int(v[1:]) for p, _, v in sorted(records) if p == partition]
         assert numbers == sorted(numbers), f"partition {partition} out of order"
+    # The group read every acknowledged record; after the coordinator moved it resumed from
+    # its commits, so what it read twice is bounded by what it had not committed yet.
+    assert {v for _, v in acked} <= set(consumed), "the group missed acknowledged records"
+    duplicates = len(consumed) - len(set(consumed))
+    assert duplicates < len(acked) / 2, f"{duplicates} records read twice: the group did not resume from its commits"
+    committed = postgres.sql(f"SELECT coalesce(sum(committed_offset), 0) FROM creek_offsets WHERE group_id = '{group}'", db)
+    assert int(committed) == len(acked), f"group committed {committed} of {len(acked)}"
     # Leader epochs only grow along each partition's log: no append with a superseded epoch.
     epochs = stored_epochs(postgres, db, "failover")
     for partition in range(6):
@@ -214,3 +276,11 @@ def test_paused_broker_is_fenced_after_its_lease(cluster):
     run_failover(cluster, "pause")
     brokers, _, _ = cluster
     assert "no longer leads" in brokers[2].log() or "led elsewhere" in brokers[2].log() or "lease" in brokers[2].log()
+
+
+def test_graceful_shutdown_hands_partitions_over(cluster):
+    """SIGTERM: the broker leaves the cluster first, so the others take its partitions at
+    their next renewal instead of waiting for the lease to expire."""
+    resumed = run_failover(cluster, "term")
+    assert resumed < 4.0, f"took {resumed:.1f} s"
+    assert "shut down cleanly" in cluster[0][2].log()

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The PostgreSQL engine against the local log: one Creek broker each, the same librdkafka
-load generator (bench/creek-load.c), produce (acks=all) then consume, runs interleaved.
+"""The PostgreSQL engine against the local log, and one against three brokers on the
+PostgreSQL engine: the same librdkafka load generator (bench/creek-load.c), produce
+(acks=all) then consume, runs interleaved, medians.
 
 Usage: scripts/bench_postgres.py [RUNS]   (builds creek in release mode and the load generator
 first; starts its own PostgreSQL 15 server, see compat/postgres_server.py)
@@ -33,24 +34,32 @@ def run(load, *args):
     return float(fields["msgs_per_sec"])
 
 
-def one_run(creek, load, storage, label, size, count, partitions, postgres):
+def start_broker(creek, storage, postgres, database, node):
     data = tempfile.mkdtemp(prefix="creek-bench-")
     port = free_port()
-    args = [creek, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data, "--http", "off"]
-    if storage == "postgres":
-        args += ["--storage", postgres.create_database(f"bench_{port}")]
+    args = [creek, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data, "--http", "off", "--node-id", str(node)]
+    if storage != "local":
+        args += ["--storage", database]
     broker = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert "creek ready" in broker.stdout.readline().decode()
+    return broker, f"127.0.0.1:{port}", data
+
+
+def one_run(creek, load, storage, size, count, partitions, postgres):
+    database = postgres.create_database(f"bench_{free_port()}") if storage != "local" else None
+    brokers = [start_broker(creek, storage, postgres, database, node) for node in range(1, 4 if storage == "postgres x3" else 2)]
     try:
-        assert "creek ready" in broker.stdout.readline().decode()
-        bootstrap = f"127.0.0.1:{port}"
-        subprocess.run([load, "create", bootstrap, "bench", str(partitions)], check=True, capture_output=True, timeout=60)
+        bootstrap = ",".join(address for _, address, _ in brokers)
+        subprocess.run([load, "create", brokers[0][1], "bench", str(partitions)], check=True, capture_output=True, timeout=60)
+        time.sleep(2.5 if len(brokers) > 1 else 0)  # every broker sees the topic (next lease renewal)
         produced = run(load, "produce", bootstrap, "bench", partitions, count, size, "all")
         consumed = run(load, "consume", bootstrap, "bench", partitions, count)
         return produced, consumed
     finally:
-        broker.terminate()
-        broker.wait(30)
-        subprocess.run(["rm", "-rf", data])
+        for broker, _, data in brokers:
+            broker.terminate()
+            broker.wait(30)
+            subprocess.run(["rm", "-rf", data])
 
 
 def main():
@@ -61,16 +70,17 @@ def main():
     subprocess.run(["gcc", "-O2", "-o", load, str(ROOT / "bench/creek-load.c"), "-lrdkafka", "-lpthread"], check=True)
     postgres = PostgresServer().start()
     try:
-        print(f"{'records':>8} {'parts':>5} {'engine':>9} {'produce/s':>11} {'consume/s':>11}")
+        print(f"{'records':>8} {'parts':>5} {'engine':>12} {'produce/s':>11} {'consume/s':>11}")
         for label, size, count, partitions in CASES:
-            results = {"local": [], "postgres": []}
+            engines = ("local", "postgres", "postgres x3") if partitions > 1 else ("local", "postgres")
+            results = {engine: [] for engine in engines}
             for _ in range(runs):
-                for storage in ("local", "postgres"):
-                    results[storage].append(one_run(creek, load, storage, label, size, count, partitions, postgres))
-            for storage in ("local", "postgres"):
+                for storage in engines:
+                    results[storage].append(one_run(creek, load, storage, size, count, partitions, postgres))
+            for storage in engines:
                 produce = statistics.median(r[0] for r in results[storage])
                 consume = statistics.median(r[1] for r in results[storage])
-                print(f"{label:>8} {partitions:>5} {storage:>9} {produce:>11,.0f} {consume:>11,.0f}", flush=True)
+                print(f"{label:>8} {partitions:>5} {storage:>12} {produce:>11,.0f} {consume:>11,.0f}", flush=True)
     finally:
         postgres.remove()
 
