@@ -5,6 +5,7 @@ a broker is killed (SIGKILL) or paused past its lease (SIGSTOP), the others take
 partitions over, clients continue, and every acknowledged record is stored exactly once and
 in order — the paused broker never appends with its old leader epoch after losing it.
 """
+import json
 import signal
 import threading
 import time
@@ -136,6 +137,12 @@ def test_three_brokers_share_topics_leaders_and_coordinators(cluster):
     assert sum(tp.offset for tp in committed) == 6000
     # The committed offsets are in PostgreSQL, visible to whichever broker coordinates next.
     assert postgres.sql("SELECT sum(committed_offset) FROM creek_offsets WHERE group_id = 'g-spread'", db) == "6000"
+    # `creek cluster info` from any broker: the three brokers and the partitions each leads.
+    from test_cli import run_creek
+    info = json.loads(run_creek(brokers[1].bootstrap, "cluster", "info", "--output", "json").stdout)
+    assert sorted(b["id"] for b in info["brokers"]) == [1, 2, 3]
+    led = {b["id"]: b["leaderOf"] for b in info["brokers"]}
+    assert all(count >= 2 for count in led.values()), led
     # Coordinators are spread too: the coordinators of many groups are several brokers.
     admin = AdminClient({"bootstrap.servers": brokers[0].bootstrap})
     groups = ["g-spread"] + [f"probe-{g}" for g in range(15)]

@@ -2,7 +2,7 @@
 PostgreSQL 15 server the tests start themselves: topics and records live in the database
 (a broker with an empty data directory serves them), acknowledged records survive a
 SIGKILL of the broker and a restart of PostgreSQL under load, exactly once with idempotent
-producers, and two brokers writing one partition never assign the same offset.
+producers, and clients of two brokers writing one partition never get the same offset.
 """
 import threading
 import time
@@ -29,6 +29,7 @@ def database(postgres, request):
 
 
 def start_broker(tmp_path, url, label="a", *extra):
+    """A broker on `url`; restarted at once after a SIGKILL, it waits out its old lease (6 s)."""
     broker = Creek(tmp_path / f"data-{label}", storage_url=url)
     broker.start(["--set", "group.initial.rebalance.delay.ms=0", *extra])
     return broker
@@ -183,13 +184,13 @@ def run_through_postgres_restart(postgres, broker, db, acked, failed, stop, thre
 
 
 def test_two_brokers_on_one_partition_never_assign_the_same_offset(tmp_path, postgres, database):
-    """Without leases, two brokers believe they lead the same partition: the row lock and the
-    next-offset check make the later writer fail (NOT_LEADER_OR_FOLLOWER, retried by the
-    client) instead of reusing an offset."""
+    """Producers bootstrapped from two different brokers write one partition: Metadata sends
+    both to its leader (the other answers NOT_LEADER_OR_FOLLOWER), and offsets stay unique and
+    contiguous in the database. (`compat/test_cluster.py` covers failover.)"""
     url, db = database
-    first = start_broker(tmp_path, url, "a")
+    first = start_broker(tmp_path, url, "a", "--node-id", "1")
     create_topic(first.bootstrap, "shared", 1)
-    second = start_broker(tmp_path, url, "b")
+    second = start_broker(tmp_path, url, "b", "--node-id", "2")
     results = {}
 
     def produce(broker, label):
@@ -209,6 +210,7 @@ def test_two_brokers_on_one_partition_never_assign_the_same_offset(tmp_path, pos
         producer.flush(90)
         results[label] = (acked, failed)
 
+    time.sleep(3)  # the second broker has seen the topic (next lease renewal)
     threads = [threading.Thread(target=produce, args=(b, label)) for b, label in ((first, "a"), (second, "b"))]
     for t in threads:
         t.start()
@@ -222,9 +224,8 @@ def test_two_brokers_on_one_partition_never_assign_the_same_offset(tmp_path, pos
         next_offsets, ranges = stored_offsets(postgres, db, "shared")
         assert_contiguous(next_offsets, ranges)
         assert next_offsets[0] == 6000, f"{next_offsets[0]} records stored for 6000 acknowledged"
-        assert "no longer leads" in first.log() + second.log(), "the brokers never collided; the test proved nothing"
         # A third broker reads every record exactly once.
-        third = start_broker(tmp_path, url, "c")
+        third = start_broker(tmp_path, url, "c", "--node-id", "3")
         try:
             values = [m["value"] for m in read_all(third.bootstrap, "shared", 1)]
             assert sorted(values) == sorted(results["a"][0] + results["b"][0])

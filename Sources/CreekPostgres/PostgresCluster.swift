@@ -53,24 +53,20 @@ public final class PostgresCluster: ClusterView {
     /// renews the lease in the background until `leave()`.
     func join() async throws(StorageError) {
         let encoded = String(decoding: (try? JSONEncoder().encode(listeners)) ?? Data("{}".utf8), as: UTF8.self)
-        let (id, instance, lease, logger) = (localNodeId, self.instance, leaseMs, logger)
+        let (id, lease, logger) = (localNodeId, leaseMs, logger)
         do {
-            let sent = ContinuousClock.now
-            var registered = false
-            for try await _ in try await client.query("""
-                INSERT INTO creek_brokers (node_id, instance, listeners, lease_until)
-                VALUES (\(id), \(instance), \(encoded), now() + \(lease) * interval '1 millisecond')
-                ON CONFLICT (node_id) DO UPDATE SET instance = excluded.instance, listeners = excluded.listeners,
-                    lease_until = excluded.lease_until, started_at = now()
-                WHERE creek_brokers.lease_until < now() OR creek_brokers.instance = excluded.instance
-                RETURNING node_id
-                """, logger: logger).decode(Int32.self) {
-                registered = true
+            // A node id whose lease is still live (this node, killed and restarted at once)
+            // is taken once the lease expires: the wait is at most one lease.
+            let deadline = ContinuousClock.now + .milliseconds(lease) + .seconds(1)
+            var waited = false
+            while try await !register(encoded: encoded) {
+                guard ContinuousClock.now < deadline else {
+                    throw StorageError.database("node id \(id) is registered by another live broker; pick another --node-id")
+                }
+                if !waited { logger.notice("node id is held by a live lease; waiting for it to expire", metadata: ["node": "\(id)"]) }
+                waited = true
+                try await Task.sleep(for: .milliseconds(250))
             }
-            guard registered else {
-                throw StorageError.database("node id \(id) is registered by another live broker; pick another --node-id")
-            }
-            state.withLockedValue { $0.validUntil = sent + .milliseconds(lease) }
             try await refreshLive()
         } catch {
             throw PostgresEngine.storageError(error)
@@ -83,6 +79,25 @@ public final class PostgresCluster: ClusterView {
             }
         }
         state.withLockedValue { $0.renewals = task }
+    }
+
+    /// One attempt to register; false while another instance holds the node id's lease.
+    private func register(encoded: String) async throws -> Bool {
+        let (id, instance, lease, logger) = (localNodeId, self.instance, leaseMs, self.logger)
+        let sent = ContinuousClock.now
+        var registered = false
+        for try await _ in try await client.query("""
+                INSERT INTO creek_brokers (node_id, instance, listeners, lease_until)
+                VALUES (\(id), \(instance), \(encoded), now() + \(lease) * interval '1 millisecond')
+                ON CONFLICT (node_id) DO UPDATE SET instance = excluded.instance, listeners = excluded.listeners,
+                    lease_until = excluded.lease_until, started_at = now()
+                WHERE creek_brokers.lease_until < now() OR creek_brokers.instance = excluded.instance
+                RETURNING node_id
+                """, logger: logger).decode(Int32.self) {
+            registered = true
+        }
+        if registered { state.withLockedValue { $0.validUntil = sent + .milliseconds(lease) } }
+        return registered
     }
 
     private func renew() async {

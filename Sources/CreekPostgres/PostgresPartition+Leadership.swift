@@ -1,4 +1,4 @@
-import CreekStorage
+public import CreekStorage
 import Logging
 import PostgresNIO
 
@@ -8,6 +8,10 @@ import PostgresNIO
 /// step; every commit then checks the row still names this broker and epoch, so a broker
 /// that was paused past its lease and replaced can never append again with its old epoch.
 extension PostgresPartition {
+    public func prepareToServe() async throws(StorageError) {
+        try await lead()
+    }
+
     /// Makes sure this broker leads the partition with current state: throws `notLeader`
     /// when the cluster view names another broker (or this one's lease lapsed); takes the
     /// partition (a new epoch, state reloaded) when it is not held yet or a commit failed.

@@ -9,7 +9,9 @@ extension PostgresPartition {
     static let rowsPerRead = 1000
 
     /// Whole committed batches from the one holding `offset`, up to `maxBytes` (the first
-    /// returned even when larger, with `minOneBatch`) — the local log's Fetch rules.
+    /// returned even when larger, with `minOneBatch`) — the local log's Fetch rules. Both
+    /// bounds of the scan come from the primary key (the batch at or before `offset`, then
+    /// forward), so a read costs the same at any depth of the log.
     public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool, committedOnly: Bool) async throws(StorageError) -> PartitionLog.ReadResult {
         try await lead()
         let highWatermark = committedOffset
@@ -26,22 +28,45 @@ extension PostgresPartition {
         let lastReturned: Int64
         do {
             (result.records, lastReturned) = try await withDeadline(Self.commitTimeout) {
-                var records = ByteBuffer()
-                var lastReturned: Int64 = -1
-                let rows = try await client.query("""
-                    SELECT last_offset, data FROM creek_batches
-                    WHERE topic_id = \(topicId) AND partition = \(partition) AND last_offset >= \(offset) AND base_offset < \(end)
+                // First the batches' offsets and sizes (small rows) to pick the range under
+                // maxBytes, then only those batches' bytes: a query whose rows are dropped
+                // unread would still send them all.
+                var first: Int64?
+                var last: Int64 = -1
+                var lastOffset: Int64 = -1
+                var bytes = 0
+                let sizes = try await client.query("""
+                    SELECT base_offset, last_offset, size FROM creek_batches
+                    WHERE topic_id = \(topicId) AND partition = \(partition) AND base_offset < \(end) AND last_offset >= \(offset)
+                      AND base_offset >= coalesce((
+                          SELECT base_offset FROM creek_batches
+                          WHERE topic_id = \(topicId) AND partition = \(partition) AND base_offset <= \(offset)
+                          ORDER BY base_offset DESC LIMIT 1), 0)
                     ORDER BY base_offset LIMIT \(Self.rowsPerRead)
                     """, logger: logger)
-                for try await (last, data) in rows.decode((Int64, ByteBuffer).self) {
-                    let fits = records.readableBytes + data.readableBytes <= maxBytes
-                    guard fits || (minOneBatch && records.readableBytes == 0) else { break }
+                for try await (base, lastInBatch, size) in sizes.decode((Int64, Int64, Int32).self) {
+                    let fits = bytes + Int(size) <= maxBytes
+                    guard fits || (minOneBatch && first == nil) else { break }
                     // A batch that ends past the last stable offset is not returned to read_committed.
-                    if committedOnly && last >= end { break }
-                    var bytes = data
-                    records.writeBuffer(&bytes)
-                    lastReturned = last
+                    if committedOnly && lastInBatch >= end { break }
+                    if first == nil { first = base }
+                    last = base
+                    lastOffset = lastInBatch
+                    bytes += Int(size)
                 }
+                var records = ByteBuffer()
+                guard let first else { return (records, -1) }
+                records.reserveCapacity(bytes)
+                let rows = try await client.query("""
+                    SELECT data FROM creek_batches
+                    WHERE topic_id = \(topicId) AND partition = \(partition) AND base_offset >= \(first) AND base_offset <= \(last)
+                    ORDER BY base_offset
+                    """, logger: logger)
+                for try await data in rows.decode(ByteBuffer.self) {
+                    var data = data
+                    records.writeBuffer(&data)
+                }
+                let lastReturned = lastOffset
                 return (records, lastReturned)
             }
         } catch {

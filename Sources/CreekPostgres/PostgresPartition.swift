@@ -99,6 +99,17 @@ public actor PostgresPartition: PartitionStorage {
 
     public func append(_ batches: [RecordBatch], nowMs: Int64, sync: Bool) async throws(StorageError) -> PartitionLog.AppendResult {
         try await lead()
+        let result = try await appendChecked(batches, nowMs: nowMs)
+        guard result.rejection != nil else { return result }
+        // A sequence or epoch refusal may come from producer state another broker has moved
+        // on since this one last took the partition (views that briefly disagreed): take it
+        // again with the state as stored, and refuse only if the batch still does not fit.
+        heldEpoch = nil
+        try await lead()
+        return try await appendChecked(batches, nowMs: nowMs)
+    }
+
+    private func appendChecked(_ batches: [RecordBatch], nowMs: Int64) async throws(StorageError) -> PartitionLog.AppendResult {
         let stamp: Int64? = config.timestampType == .logAppendTime ? nowMs : nil
         var table = producers
         var changed: [Int64: ProducerStateTable.Entry] = [:]

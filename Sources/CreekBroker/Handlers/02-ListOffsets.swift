@@ -29,6 +29,7 @@ struct ListOffsetsHandler: ApiHandler {
                     continue
                 }
                 do {
+                    try await partition.prepareToServe()
                     switch query.timestamp {
                     case -2, -4, -5:
                         answer.offset = await partition.logStartOffset
@@ -49,8 +50,11 @@ struct ListOffsetsHandler: ApiHandler {
                     }
                     answer.leaderEpoch = answer.offset >= 0 ? 0 : -1
                 } catch {
-                    broker.logger.error("list offsets failed", metadata: ["partition": "\(wanted.name)-\(query.partitionIndex)", "error": "\(error)"])
-                    answer.errorCode = KafkaErrorCode.kafkaStorageError.rawValue
+                    let code = KafkaErrorCode(storage: error)
+                    if code == .kafkaStorageError {
+                        broker.logger.error("list offsets failed", metadata: ["partition": "\(wanted.name)-\(query.partitionIndex)", "error": "\(error)"])
+                    }
+                    answer.errorCode = code.rawValue
                 }
                 if context.apiVersion == 0 {
                     answer.oldStyleOffsets = answer.offset >= 0 ? [answer.offset] : []

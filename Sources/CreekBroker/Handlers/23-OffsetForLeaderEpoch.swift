@@ -19,8 +19,13 @@ struct OffsetForLeaderEpochHandler: ApiHandler {
                     if query.currentLeaderEpoch > 0 {
                         answer.errorCode = KafkaErrorCode.unknownLeaderEpoch.rawValue
                     } else if query.leaderEpoch >= 0 {
-                        answer.leaderEpoch = 0
-                        answer.endOffset = await partition.logEndOffset
+                        do {
+                            try await partition.prepareToServe()
+                            answer.leaderEpoch = 0
+                            answer.endOffset = await partition.logEndOffset
+                        } catch {
+                            answer.errorCode = KafkaErrorCode(storage: error).rawValue
+                        }
                     }
                 } else {
                     answer.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue

@@ -23,6 +23,9 @@ public protocol PartitionStorage: Actor {
     var producers: ProducerStateTable { get }
     var openTransactions: [Int64: Int64] { get }
 
+    /// Makes the partition ready to answer offset queries: nothing for the local log; a shared
+    /// engine checks this broker leads it (else `notLeader`) and has its current state.
+    func prepareToServe() async throws(StorageError)
     func update(config: LogConfig)
     func append(_ batches: [RecordBatch], nowMs: Int64, sync: Bool) async throws(StorageError) -> PartitionLog.AppendResult
     func makeDurable(upTo offset: Int64) async throws(StorageError)
@@ -44,6 +47,8 @@ public protocol PartitionStorage: Actor {
 }
 
 extension PartitionStorage {
+    public func prepareToServe() async throws(StorageError) {}
+
     public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool) async throws(StorageError) -> PartitionLog.ReadResult {
         try await read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch, committedOnly: false)
     }
