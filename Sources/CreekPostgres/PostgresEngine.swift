@@ -37,12 +37,19 @@ public final class PostgresEngine: StorageEngine {
     public static func connect(
         url: String, node: ClusterNode, leaseMs: Int64, logger: Logger, connectTimeout: Duration = .seconds(15)
     ) async throws(StorageError) -> PostgresEngine {
-        let configuration: PostgresClient.Configuration
+        var configuration: PostgresClient.Configuration
         do {
             configuration = try PostgresURL.configuration(url)
         } catch {
             throw .database("\(error)")
         }
+        // A broker paused inside a commit (SIGSTOP, a stall) keeps its connection and the
+        // partition's row lock: the server ends such a transaction after one lease, so the
+        // broker taking the partition over is not blocked behind it.
+        configuration.options.additionalStartupParameters = [
+            ("idle_in_transaction_session_timeout", String(leaseMs)),
+            ("application_name", "creek-\(node.id)"),
+        ]
         let engine = PostgresEngine(
             client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger, node: node, leaseMs: leaseMs
         )

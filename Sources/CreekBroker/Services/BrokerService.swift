@@ -30,7 +30,9 @@ public final class BrokerService: Service, Sendable {
             tasks.addTask { await self.retentionLoop() }
             tasks.addTask { await self.transactionLoop() }
             tasks.addTask { await self.offsetExpiryLoop() }
-            if broker.config.offsetsTopicEnable {
+            // In a cluster the offsets live in PostgreSQL (creek_offsets), and the mirror's
+            // partitions are led by whichever broker: it runs only for a broker alone.
+            if broker.config.offsetsTopicEnable && broker.topics.engine.cluster == nil {
                 tasks.addTask { await offsetsMirror.run() }
             }
             tasks.addTask { await server.watchCertificates() }
