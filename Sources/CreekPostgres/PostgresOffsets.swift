@@ -1,5 +1,6 @@
 public import CreekStorage
 import Logging
+import NIOCore
 import PostgresNIO
 
 /// Committed group offsets in `creek_offsets`, shared by every broker of the cluster.
@@ -13,8 +14,10 @@ struct PostgresOffsets: SharedOffsetStorage {
             let rows = try await client.query("""
                 SELECT topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp FROM creek_offsets WHERE group_id = \(group)
                 """, logger: logger)
-            for try await (topic, partition, offset, epoch, metadata, time) in rows.decode((String, Int32, Int64, Int32, String?, Int64).self) {
-                offsets[topic, default: [:]][partition] = CommittedOffset(offset: offset, leaderEpoch: epoch, metadata: metadata, commitTimestampMs: time)
+            for try await (topic, partition, offset, epoch, metadata, time) in rows.decode((String, Int32, Int64, Int32, ByteBuffer?, Int64).self) {
+                // Metadata is stored as bytes: a client's may hold NUL, which PostgreSQL text cannot.
+                let text = metadata.map { String(buffer: $0) }
+                offsets[topic, default: [:]][partition] = CommittedOffset(offset: offset, leaderEpoch: epoch, metadata: text, commitTimestampMs: time)
             }
         } catch {
             throw PostgresEngine.storageError(error)
@@ -28,9 +31,10 @@ struct PostgresOffsets: SharedOffsetStorage {
                 for change in changes {
                     switch change {
                     case .commit(let group, let topic, let partition, let value):
+                        let metadata = value.metadata.map { ByteBuffer(string: $0) }
                         try await connection.query("""
                             INSERT INTO creek_offsets (group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp)
-                            VALUES (\(group), \(topic), \(partition), \(value.offset), \(value.leaderEpoch), \(value.metadata), \(value.commitTimestampMs))
+                            VALUES (\(group), \(topic), \(partition), \(value.offset), \(value.leaderEpoch), \(metadata), \(value.commitTimestampMs))
                             ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed_offset = excluded.committed_offset,
                                 leader_epoch = excluded.leader_epoch, metadata = excluded.metadata, commit_timestamp = excluded.commit_timestamp
                             """, logger: logger)

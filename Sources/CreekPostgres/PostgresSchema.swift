@@ -65,7 +65,7 @@ enum PostgresSchema {
             """
             CREATE TABLE creek_offsets (
                 group_id text NOT NULL, topic text NOT NULL, partition integer NOT NULL, committed_offset bigint NOT NULL,
-                leader_epoch integer NOT NULL, metadata text, commit_timestamp bigint NOT NULL,
+                leader_epoch integer NOT NULL, metadata bytea, commit_timestamp bigint NOT NULL,
                 PRIMARY KEY (group_id, topic, partition))
             """,
         ],
