@@ -111,9 +111,54 @@ class Creek:
             return ""
 
 
+class CreekCluster:
+    """CREEK_TEST_CLUSTER=N (with CREEK_TEST_POSTGRES): N brokers on one new database, used by
+    a test as one broker — clients bootstrap from the first only and find the others through
+    Metadata; stop, kill and restart act on all of them."""
+
+    def __init__(self, data_dir: Path, extra_args=(), size=3):
+        first = Creek(data_dir, extra_args)
+        url = first.storage_args[1]
+        self.brokers = [first] + [Creek(data_dir.parent / f"{data_dir.name}-node{n}", extra_args, storage_url=url)
+                                  for n in range(2, size + 1)]
+
+    def __getattr__(self, name):
+        return getattr(self.brokers[0], name)
+
+    def start(self, extra_args=None, timeout=20.0):
+        for node, broker in enumerate(self.brokers, start=1):
+            args = list(extra_args if extra_args is not None else broker.extra_args)
+            broker.start([*args, "--node-id", str(node)], timeout=timeout)
+            broker.extra_args = args
+        # Every broker has seen the others (lease renewals are a third of the 6 s lease).
+        time.sleep(2.5)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=30.0):
+        codes = [broker.stop(sig, timeout) for broker in self.brokers]
+        return codes[0]
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def restart(self, extra_args=None):
+        self.stop()
+        return self.start(extra_args)
+
+    def log(self) -> str:
+        return "\n".join(broker.log() for broker in self.brokers)
+
+
+def make_broker(data_dir: Path, extra_args=()):
+    size = int(os.environ.get("CREEK_TEST_CLUSTER", "1"))
+    if size > 1 and os.environ.get("CREEK_TEST_POSTGRES"):
+        return CreekCluster(data_dir, extra_args, size)
+    return Creek(data_dir, extra_args)
+
+
 @pytest.fixture
 def creek(tmp_path):
-    broker = Creek(tmp_path / "data")
+    broker = make_broker(tmp_path / "data")
     # CREEK_TEST_EXTRA: more serve flags for every test broker (to rerun the suite under other settings).
     broker.start(["--set", "group.initial.rebalance.delay.ms=0", *os.environ.get("CREEK_TEST_EXTRA", "").split()])
     yield broker
@@ -127,7 +172,7 @@ def creek_factory(tmp_path):
     started = []
 
     def make(*args):
-        broker = Creek(tmp_path / f"data{len(started)}", args)
+        broker = make_broker(tmp_path / f"data{len(started)}", args)
         broker.start()
         started.append(broker)
         return broker

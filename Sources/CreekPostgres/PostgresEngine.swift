@@ -22,6 +22,9 @@ public final class PostgresEngine: StorageEngine {
     /// The catalog as this broker last loaded or saved it: a save deletes only the topics
     /// that were in it and are no longer, so brokers saving concurrently keep each other's.
     private let known = NIOLockedValueBox<[String: TopicCatalog.Topic]>([:])
+    private let watchers = NIOLockedValueBox<[Task<Void, Never>]>([])
+    /// The catalog version this broker has adopted (`creek_cluster.catalog_version`).
+    private let catalogVersion = NIOLockedValueBox<Int64>(-1)
     public var cluster: (any ClusterView)? { membership }
     private let running: Task<Void, Never>
 
@@ -87,6 +90,7 @@ public final class PostgresEngine: StorageEngine {
 
     /// Closes the connection pool.
     public func shutdown() {
+        for watcher in watchers.withLockedValue({ $0 }) { watcher.cancel() }
         running.cancel()
     }
 
@@ -135,6 +139,7 @@ public final class PostgresEngine: StorageEngine {
                 try await connection.query("""
                     INSERT INTO creek_cluster (cluster_id) VALUES (\(catalog.clusterId)) ON CONFLICT (singleton) DO NOTHING
                     """, logger: logger)
+                try await connection.query("UPDATE creek_cluster SET catalog_version = catalog_version + 1", logger: logger)
                 for topic in removed {
                     try await connection.query("DELETE FROM creek_topics WHERE name = \(topic.name) AND topic_id = \(topic.id)", logger: logger)
                 }
@@ -152,6 +157,35 @@ public final class PostgresEngine: StorageEngine {
         } catch {
             throw Self.storageError(error)
         }
+    }
+
+    /// The catalog when it changed since this broker last looked (one tiny query), else nil.
+    public func changedCatalog() async -> TopicCatalog? {
+        var version: Int64?
+        do {
+            for try await value in try await client.query("SELECT catalog_version FROM creek_cluster", logger: logger).decode(Int64.self) {
+                version = value
+            }
+        } catch {
+            return nil
+        }
+        guard let version, version != catalogVersion.withLockedValue({ $0 }), let catalog = try? await loadCatalog() else { return nil }
+        catalogVersion.withLockedValue { $0 = max($0, version) }
+        return catalog
+    }
+
+    /// Calls `changed` with the catalog whenever another broker (or this one) changed it,
+    /// checked every `interval`, so a topic created through one broker is served by the others
+    /// within that interval (Metadata also checks at once). Runs until the engine shuts down.
+    public func watchCatalog(every interval: Duration = .milliseconds(200), _ changed: @escaping @Sendable (TopicCatalog) async -> Void) {
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self else { return }
+                if let catalog = await self.changedCatalog() { await changed(catalog) }
+            }
+        }
+        watchers.withLockedValue { $0.append(task) }
     }
 
     /// Producer ids from the database's shared sequence, so brokers never collide.

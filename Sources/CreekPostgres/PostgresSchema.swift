@@ -65,6 +65,8 @@ enum PostgresSchema {
                 lease_until timestamptz NOT NULL, started_at timestamptz NOT NULL DEFAULT now())
             """,
             "ALTER TABLE creek_partitions ADD COLUMN leader_id integer, ADD COLUMN leader_epoch integer NOT NULL DEFAULT 0",
+            // Bumped by every catalog change, polled by the other brokers.
+            "ALTER TABLE creek_cluster ADD COLUMN catalog_version bigint NOT NULL DEFAULT 0",
             """
             CREATE TABLE creek_offsets (
                 group_id text NOT NULL, topic text NOT NULL, partition integer NOT NULL, committed_offset bigint NOT NULL,

@@ -17,6 +17,8 @@ struct MetadataHandler: ApiHandler {
     static let allClusterOperations: Int32 = [4, 7, 8, 9, 10, 11, 12].reduce(0) { $0 | (1 << $1) }
 
     func handle(_ request: MetadataRequest, context: RequestContext) async -> MetadataResponse? {
+        // In a cluster: topics just created or deleted through another broker are seen here at once.
+        await broker.topics.refreshFromStore()
         let nodes = broker.clusterNodes(for: context.listener)
         var response = MetadataResponse(
             brokers: nodes.map { .init(nodeId: $0.id, host: $0.host, port: $0.port, rack: nil) },

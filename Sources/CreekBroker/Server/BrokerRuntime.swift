@@ -82,17 +82,16 @@ public final class BrokerRuntime: Sendable {
         if let engine {
             broker.groups.offsets.share(with: engine.sharedOffsets)
             let lastMembers = NIOLockedValueBox<[Int32]>([])
-            // Topics other brokers created, deleted or changed, picked up at every lease renewal;
-            // groups reloaded from the shared offsets after the membership changed.
+            // Groups are reloaded from the shared offsets after the membership changed; topics
+            // other brokers created, deleted or changed are adopted as the catalog changes.
             engine.membership.onRenewal { [weak broker] in
                 let members = engine.membership.liveNodes().map(\.id)
                 if lastMembers.withLockedValue({ last in defer { last = members }; return last != members }) {
                     broker?.groups.offsets.forgetAdoptedGroups()
                 }
-                Task {
-                    guard let broker, let catalog = try? await engine.loadCatalog() else { return }
-                    await broker.topics.adopt(catalog)
-                }
+            }
+            engine.watchCatalog { [weak broker] catalog in
+                await broker?.topics.adopt(catalog)
             }
         }
         let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))

@@ -1,6 +1,12 @@
 public import CreekStorage
 
 extension TopicRegistry {
+    /// Adopts the store's catalog if other brokers changed it (nothing for a broker alone).
+    public func refreshFromStore() async {
+        guard engine.cluster != nil, let catalog = await engine.changedCatalog() else { return }
+        await adopt(catalog)
+    }
+
     /// Brings the registry in line with the catalog as the store has it now, when other
     /// brokers share the store: topics they created are opened, topics they deleted are
     /// dropped (their data is removed by the broker that deleted them), added partitions

@@ -19,12 +19,15 @@ public protocol StorageEngine: Sendable {
     var cluster: (any ClusterView)? { get }
     /// Leaves the cluster before a graceful shutdown, so the others take over at once.
     func leaveCluster() async
+    /// The catalog if other brokers changed it since this one last looked, else nil.
+    func changedCatalog() async -> TopicCatalog?
     func openPartition(topic: String, topicId: String, index: Int32, config: LogConfig, recover: Bool, isNew: Bool, nowMs: Int64) async throws(StorageError) -> any PartitionStorage
 }
 
 extension StorageEngine {
     public var cluster: (any ClusterView)? { nil }
     public func leaveCluster() async {}
+    public func changedCatalog() async -> TopicCatalog? { nil }
 
     /// Ids reserved in blocks in the data directory (one broker per store).
     public func producerIds(dataDirectory: String, files: any FileOperations) throws(StorageError) -> ProducerIdAllocator {
