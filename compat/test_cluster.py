@@ -7,6 +7,7 @@ in order — the paused broker never appends with its old leader epoch after los
 """
 import json
 import signal
+import subprocess
 import threading
 import time
 
@@ -15,7 +16,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from clients import create_topic
-from conftest import Creek
+from conftest import Creek, creek_binary
 from postgres_server import PostgresServer
 
 LEASE_MS = 2000
@@ -291,3 +292,19 @@ def test_graceful_shutdown_hands_partitions_over(cluster):
     resumed = run_failover(cluster, "term")
     assert resumed < 4.0, f"took {resumed:.1f} s"
     assert "shut down cleanly" in cluster[0][2].log()
+
+
+def test_swift_client_and_cli_against_the_cluster(cluster):
+    """The Swift client (through the CLI) follows leaders too: a topic created through broker 2,
+    records produced through broker 3, read back through broker 1 and as a group through broker 2."""
+    from test_cli import run_creek
+    brokers, _, _ = cluster
+    run_creek(brokers[1].bootstrap, "topic", "create", "swift", "--partitions", "6")
+    lines = "".join(f"s{i}\n" for i in range(3000))
+    produced = subprocess.run([creek_binary(), "produce", "swift", "--brokers", brokers[2].bootstrap],
+                              input=lines, capture_output=True, text=True, timeout=60)
+    assert produced.returncode == 0, produced.stderr
+    read = run_creek(brokers[0].bootstrap, "consume", "swift", "--from", "beginning", "--count", "3000")
+    assert sorted(read.stdout.split()) == sorted(f"s{i}" for i in range(3000))
+    grouped = run_creek(brokers[1].bootstrap, "consume", "swift", "--group", "swift-group", "--from", "beginning", "--count", "3000")
+    assert sorted(grouped.stdout.split()) == sorted(f"s{i}" for i in range(3000))

@@ -19,8 +19,17 @@ extension KafkaCluster {
 
     /// ListOffsets for `partitions` at `timestamp` (-1 latest, -2 earliest, else the first
     /// offset at or after that time, -1 when there is none), asking each partition's leader.
+    /// Retriable answers (a leader that moved) are retried against fresh metadata.
     public nonisolated func listOffsets(
         _ partitions: [TopicPartition], at timestamp: Int64, isolationLevel: Int8 = 0
+    ) async throws -> [TopicPartition: Int64] {
+        try await retrying("ListOffsets") {
+            try await listOffsetsOnce(partitions, at: timestamp, isolationLevel: isolationLevel)
+        }
+    }
+
+    private nonisolated func listOffsetsOnce(
+        _ partitions: [TopicPartition], at timestamp: Int64, isolationLevel: Int8
     ) async throws -> [TopicPartition: Int64] {
         try await perLeader(Dictionary(partitions.map { ($0, timestamp) }) { first, _ in first }) { connection, share in
             let version = try connection.version(of: .listOffsets, supported: 1...8)
