@@ -87,6 +87,16 @@ def test_topics_and_records_live_in_postgres(tmp_path, postgres, database):
         other.stop()
 
 
+def wait_until_all_see(count, *brokers, timeout=15):
+    from confluent_kafka.admin import AdminClient
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(len(AdminClient({"bootstrap.servers": b.bootstrap}).list_topics(timeout=10).brokers) == count for b in brokers):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"brokers never all saw {count} live brokers")
+
+
 def produce_under_load(bootstrap, topic, acked, failed, stop, **config):
     conf = {"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 2, "enable.idempotence": True,
             "message.timeout.ms": 60000}
@@ -227,6 +237,9 @@ def test_two_brokers_on_one_partition_never_assign_the_same_offset(tmp_path, pos
         # A third broker reads every record exactly once.
         third = start_broker(tmp_path, url, "c", "--node-id", "3")
         try:
+            # Until every broker has seen the newcomer (its next lease renewal), their Metadata
+            # differ and a client may drop a broker handle mid-request.
+            wait_until_all_see(3, first, second, third)
             values = [m["value"] for m in read_all(third.bootstrap, "shared", 1)]
             assert sorted(values) == sorted(results["a"][0] + results["b"][0])
         finally:
