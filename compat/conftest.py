@@ -156,6 +156,15 @@ def make_broker(data_dir: Path, extra_args=()):
     return Creek(data_dir, extra_args)
 
 
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL 15 server of the module's own (compat/postgres_server.py)."""
+    from postgres_server import PostgresServer
+    server = PostgresServer().start()
+    yield server
+    server.remove()
+
+
 @pytest.fixture
 def creek(tmp_path):
     broker = make_broker(tmp_path / "data")

@@ -17,7 +17,6 @@ from confluent_kafka.admin import AdminClient
 
 from clients import create_topic
 from conftest import Creek, creek_binary
-from postgres_server import PostgresServer
 
 LEASE_MS = 2000
 
@@ -38,13 +37,6 @@ def group_coordinated_by(node, nodes=(1, 2, 3)):
         if ordered[fnv1a(name) % len(ordered)] == node:
             return name
     raise AssertionError("no such group id")
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    server = PostgresServer().start()
-    yield server
-    server.remove()
 
 
 @pytest.fixture

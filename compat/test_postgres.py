@@ -12,14 +12,6 @@ from confluent_kafka import Producer
 
 from clients import CONSUMERS, PRODUCERS, create_topic, make_records, watermarks
 from conftest import Creek
-from postgres_server import PostgresServer
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    server = PostgresServer().start()
-    yield server
-    server.remove()
 
 
 @pytest.fixture
