@@ -40,6 +40,8 @@ public final class OffsetStore: Sendable {
         /// since this broker began coordinating them.
         var unshared: [OffsetChange] = []
         var adopted: Set<String> = []
+        /// True once `share(with:)` was called; alone, changes are not collected at all.
+        var sharing = false
     }
 
     /// Where offsets are shared with other brokers (set once, at startup, in a cluster).
@@ -47,6 +49,7 @@ public final class OffsetStore: Sendable {
 
     public func share(with storage: any SharedOffsetStorage) {
         sharedStorage.withLockedValue { $0 = storage }
+        state.withLockedValue { $0.sharing = true }
     }
 
     /// Before this broker answers for `group`: in a cluster, replaces what it holds for the
@@ -120,8 +123,8 @@ public final class OffsetStore: Sendable {
             Self.writeRecord(.init(kind: 1, group: group, topic: entry.topic, partition: entry.partition, value: entry.value), to: &bytes)
         }
         try append(bytes) { state in
-            for entry in entries {
-                state.unshared.append(.commit(group: group, topic: entry.topic, partition: entry.partition, value: entry.value))
+            if state.sharing {
+                state.unshared += entries.map { .commit(group: group, topic: $0.topic, partition: $0.partition, value: $0.value) }
             }
             for entry in entries {
                 if state.groups[group, default: [:]][entry.topic, default: [:]].updateValue(entry.value, forKey: entry.partition) == nil {
@@ -143,9 +146,9 @@ public final class OffsetStore: Sendable {
             Self.writeRecord(.init(kind: 3, group: group, topic: "", partition: -1, value: empty), to: &bytes)
         }
         try append(bytes) { state in
-            if let partitions {
+            if state.sharing, let partitions {
                 state.unshared += partitions.map { .delete(group: group, topic: $0.topic, partition: $0.partition) }
-            } else {
+            } else if state.sharing {
                 state.unshared.append(.deleteGroup(group))
             }
             if let partitions {
