@@ -24,6 +24,8 @@ public final class PostgresCluster: ClusterView {
     private struct State {
         var live: [ClusterNode] = []
         var validUntil: ContinuousClock.Instant?
+        var generation = 0
+        var term = 1
         var renewals: Task<Void, Never>?
         var onChange: [@Sendable () -> Void] = []
     }
@@ -39,6 +41,12 @@ public final class PostgresCluster: ClusterView {
     }
 
     public func liveNodes() -> [ClusterNode] { state.withLockedValue { $0.live } }
+
+    public var generation: Int { state.withLockedValue { $0.generation } }
+
+    /// How many times this broker has held its lease: one more each time it finds it lapsed
+    /// and regains it (everything it coordinated may have been coordinated elsewhere).
+    public var term: Int { state.withLockedValue { $0.term } }
 
     public var holdsLease: Bool {
         state.withLockedValue { state in state.validUntil.map { ContinuousClock.now < $0 } ?? false }
@@ -103,8 +111,8 @@ public final class PostgresCluster: ClusterView {
     private func renew() async {
         let (id, instance, lease, logger) = (localNodeId, self.instance, leaseMs, logger)
         let sent = ContinuousClock.now
+        let lapsed = state.withLockedValue { $0.validUntil.map { sent >= $0 } ?? true }
         do {
-            var renewed = false
             try await withDeadline(.milliseconds(lease)) { [client] in
                 for try await _ in try await client.query("""
                     UPDATE creek_brokers SET lease_until = now() + \(lease) * interval '1 millisecond'
@@ -114,8 +122,14 @@ public final class PostgresCluster: ClusterView {
                 }
                 throw StorageError.database("the lease row was taken by another broker with node id \(id)")
             }
-            renewed = true
-            if renewed { state.withLockedValue { $0.validUntil = sent + .milliseconds(lease) } }
+            state.withLockedValue { state in
+                state.validUntil = sent + .milliseconds(lease)
+                if lapsed {
+                    state.generation += 1
+                    state.term += 1
+                }
+            }
+            if lapsed { logger.warning("the cluster lease had lapsed (was this broker paused?); regained it", metadata: ["node": "\(id)"]) }
             try await refreshLive()
         } catch {
             logger.warning("could not renew the cluster lease", metadata: ["error": "\(PostgresEngine.storageError(error))"])
@@ -137,8 +151,10 @@ public final class PostgresCluster: ClusterView {
             return nodes
         }
         let changed = state.withLockedValue { state -> Bool in
-            defer { state.live = nodes }
-            return state.live != nodes
+            guard state.live != nodes else { return false }
+            state.live = nodes
+            state.generation += 1
+            return true
         }
         if changed {
             logger.info("cluster membership", metadata: ["live": "\(nodes.map(\.id))"])

@@ -14,7 +14,8 @@ extension PostgresPartition {
 
     /// Makes sure this broker leads the partition with current state: throws `notLeader`
     /// when the cluster view names another broker (or this one's lease lapsed); takes the
-    /// partition (a new epoch, state reloaded) when it is not held yet or a commit failed.
+    /// partition (a new epoch, state reloaded) when it is not held yet, a commit failed or
+    /// the cluster view changed since it was taken.
     func lead() async throws(StorageError) {
         guard engine.membership.isLocalLeader(topicId: topicId, partition: partition) else {
             if heldEpoch != nil {
@@ -23,7 +24,7 @@ extension PostgresPartition {
             }
             throw .notLeader(partition: "\(topic)-\(partition)")
         }
-        guard heldEpoch == nil || failure != nil else { return }
+        guard heldEpoch == nil || failure != nil || heldGeneration != engine.membership.generation else { return }
         let task: Task<Void, any Error>
         if let reloading {
             task = reloading
@@ -44,6 +45,7 @@ extension PostgresPartition {
     private func takeLeadership() async throws {
         while committing { try await Task.sleep(for: .milliseconds(5)) }
         let (engine, topicId, partition, node) = (self.engine, self.topicId, self.partition, engine.membership.localNodeId)
+        let generation = engine.membership.generation
         let (epoch, state) = try await withDeadline(Self.commitTimeout) {
             var epoch: Int32?
             for try await value in try await engine.client.query("""
@@ -61,6 +63,7 @@ extension PostgresPartition {
         sizeInBytes = state.size
         producers = state.producers
         heldEpoch = epoch
+        heldGeneration = generation
         failure = nil
         reloading = nil
         wakeWaiters()

@@ -14,6 +14,13 @@ extension PostgresPartition {
     /// forward), so a read costs the same at any depth of the log.
     public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool, committedOnly: Bool) async throws(StorageError) -> PartitionLog.ReadResult {
         try await lead()
+        if offset > committedOffset {
+            // Past the end this broker knows: another broker may have appended while the
+            // views disagreed. Take the partition again with the stored state before telling
+            // the client its offset is out of range (it would reset its position).
+            heldEpoch = nil
+            try await lead()
+        }
         let highWatermark = committedOffset
         let stable = lastStableOffset
         let start = logStartOffset

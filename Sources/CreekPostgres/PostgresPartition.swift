@@ -37,6 +37,9 @@ public actor PostgresPartition: PartitionStorage {
     /// The leader epoch this broker holds the partition with (nil: it does not lead it, or
     /// must take it again); every commit checks the database still has it.
     var heldEpoch: Int32?
+    /// The cluster view's generation when this broker took the partition: after any later
+    /// change the partition may have been led elsewhere meanwhile, so it is taken again.
+    var heldGeneration = 0
     var waiters: [FetchWaiter] = []
     var pending: [PendingWrite] = []
     var committing = false

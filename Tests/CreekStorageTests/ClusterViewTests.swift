@@ -6,6 +6,7 @@ private struct FixedView: ClusterView {
     var localNodeId: Int32
     var ids: [Int32]
     var holdsLease = true
+    var generation = 0
     func liveNodes() -> [ClusterNode] { ids.map { ClusterNode(id: $0, listeners: ["PLAINTEXT": "h\($0):9092"]) } }
 }
 

@@ -9,8 +9,8 @@ public import NIOCore
 /// in the `OffsetStore`. One actor, so each group's events are applied one at a time.
 public actor GroupCoordinator {
     private var groups: [String: GroupStateMachine] = [:]
-    private var joinWaiters: [Int: CheckedContinuation<JoinGroupOutcome, Never>] = [:]
-    private var syncWaiters: [Int: CheckedContinuation<SyncGroupOutcome, Never>] = [:]
+    private var joinWaiters: [Int: (group: String, continuation: CheckedContinuation<JoinGroupOutcome, Never>)] = [:]
+    private var syncWaiters: [Int: (group: String, continuation: CheckedContinuation<SyncGroupOutcome, Never>)] = [:]
     private var timers: [String: Task<Void, Never>] = [:]
     private var nextToken = 0
     private let settings: GroupStateMachine.Settings
@@ -31,7 +31,7 @@ public actor GroupCoordinator {
         nextToken += 1
         let input = build(nextToken)
         return await withCheckedContinuation { continuation in
-            joinWaiters[input.token] = continuation
+            joinWaiters[input.token] = (groupId, continuation)
             let now = clock()
             var group = groups[groupId] ?? GroupStateMachine(groupId: groupId, settings: settings, nowMs: now)
             if group.phase == .dead { group = GroupStateMachine(groupId: groupId, settings: settings, nowMs: now) }
@@ -49,7 +49,7 @@ public actor GroupCoordinator {
         nextToken += 1
         let token = nextToken
         return await withCheckedContinuation { continuation in
-            syncWaiters[token] = continuation
+            syncWaiters[token] = (groupId, continuation)
             let actions = group.sync(
                 token: token, memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId,
                 protocolType: protocolType, protocolName: protocolName, assignments: assignments, nowMs: clock()
@@ -79,9 +79,9 @@ public actor GroupCoordinator {
         for action in actions {
             switch action {
             case .completeJoin(let token, let outcome):
-                joinWaiters.removeValue(forKey: token)?.resume(returning: outcome)
+                joinWaiters.removeValue(forKey: token)?.continuation.resume(returning: outcome)
             case .completeSync(let token, let outcome):
-                syncWaiters.removeValue(forKey: token)?.resume(returning: outcome)
+                syncWaiters.removeValue(forKey: token)?.continuation.resume(returning: outcome)
             }
         }
         dropIfUnused(group)
@@ -129,10 +129,33 @@ public actor GroupCoordinator {
     public func shutdown() {
         for task in timers.values { task.cancel() }
         timers.removeAll()
-        for (_, continuation) in joinWaiters { continuation.resume(returning: JoinGroupOutcome(error: .coordinatorNotAvailable)) }
-        for (_, continuation) in syncWaiters { continuation.resume(returning: SyncGroupOutcome(error: .coordinatorNotAvailable)) }
+        for waiter in joinWaiters.values { waiter.continuation.resume(returning: JoinGroupOutcome(error: .coordinatorNotAvailable)) }
+        for waiter in syncWaiters.values { waiter.continuation.resume(returning: SyncGroupOutcome(error: .coordinatorNotAvailable)) }
         joinWaiters.removeAll()
         syncWaiters.removeAll()
+    }
+
+    /// Drops the membership of every group `moved` names (in a cluster: groups another
+    /// broker coordinates now, or may have coordinated meanwhile): held JoinGroup and
+    /// SyncGroup requests are answered NOT_COORDINATOR, so their members find the current
+    /// coordinator; a group that comes back starts empty, its offsets reloaded.
+    public func resign(where moved: @Sendable (String) -> Bool) {
+        let leaving = groups.keys.filter(moved)
+        guard !leaving.isEmpty else { return }
+        for group in leaving {
+            groups[group] = nil
+            timers.removeValue(forKey: group)?.cancel()
+        }
+        let names = Set(leaving)
+        for (token, waiter) in joinWaiters where names.contains(waiter.group) {
+            joinWaiters[token] = nil
+            waiter.continuation.resume(returning: JoinGroupOutcome(error: .notCoordinator))
+        }
+        for (token, waiter) in syncWaiters where names.contains(waiter.group) {
+            syncWaiters[token] = nil
+            waiter.continuation.resume(returning: SyncGroupOutcome(error: .notCoordinator))
+        }
+        logger.info("groups moved to another coordinator", metadata: ["groups": "\(leaving.sorted())"])
     }
 
     // MARK: - Offsets and admin

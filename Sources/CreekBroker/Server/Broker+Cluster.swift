@@ -41,7 +41,7 @@ extension Broker {
     /// Whether this broker coordinates `key` (always, when it is alone).
     func coordinatesLocally(_ key: String) -> Bool {
         guard let cluster = topics.engine.cluster else { return true }
-        return cluster.coordinator(key: key) == cluster.localNodeId
+        return cluster.isLocalCoordinator(key: key)
     }
 
     /// The controller Metadata and DescribeCluster name: the live broker with the lowest id.

@@ -81,14 +81,17 @@ public final class BrokerRuntime: Sendable {
         }
         if let engine {
             broker.groups.offsets.share(with: engine.sharedOffsets)
-            let lastMembers = NIOLockedValueBox<[Int32]>([])
-            // Groups are reloaded from the shared offsets after the membership changed; topics
-            // other brokers created, deleted or changed are adopted as the catalog changes.
+            let last = NIOLockedValueBox((generation: engine.membership.generation, term: engine.membership.term))
+            // After the cluster view changed, groups that moved away are dropped and every
+            // group's offsets are reloaded from the shared copy before they are served again;
+            // topics other brokers created, deleted or changed are adopted as the catalog changes.
             engine.membership.onRenewal { [weak broker] in
-                let members = engine.membership.liveNodes().map(\.id)
-                if lastMembers.withLockedValue({ last in defer { last = members }; return last != members }) {
-                    broker?.groups.offsets.forgetAdoptedGroups()
-                }
+                let now = (generation: engine.membership.generation, term: engine.membership.term)
+                let before = last.withLockedValue { last in defer { last = now }; return last }
+                guard let broker, before != now else { return }
+                broker.groups.offsets.forgetAdoptedGroups()
+                let lapsed = before.term != now.term
+                Task { await broker.groups.resign { lapsed || !broker.coordinatesLocally($0) } }
             }
             engine.watchCatalog { [weak broker] catalog in
                 await broker?.topics.adopt(catalog)

@@ -27,6 +27,11 @@ public protocol ClusterView: Sendable {
     func liveNodes() -> [ClusterNode]
     /// True while this broker's own lease is valid by its local clock.
     var holdsLease: Bool { get }
+    /// Changes whenever this broker sees the live set change or finds that its own lease
+    /// lapsed and was regained (it was paused: the others may have moved its partitions and
+    /// groups away and back meanwhile). State kept for what it leads or coordinates from an
+    /// older generation must be reloaded before it is trusted.
+    var generation: Int { get }
 }
 
 extension ClusterView {
@@ -48,6 +53,11 @@ extension ClusterView {
 
     public func isLocalLeader(topicId: String, partition: Int32) -> Bool {
         holdsLease && leader(topicId: topicId, partition: partition) == localNodeId
+    }
+
+    /// Whether this broker coordinates `key` now (and holds its lease).
+    public func isLocalCoordinator(key: String) -> Bool {
+        holdsLease && coordinator(key: key) == localNodeId
     }
 
     /// FNV-1a: stable across processes and versions (Swift's `Hasher` is seeded per process).
