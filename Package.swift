@@ -95,6 +95,7 @@ let package = Package(
                 "KafkaCompression",
                 "CreekStorage",
                 "CreekPostgres",
+                "CreekClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -67,6 +67,7 @@ CREEK_TEST_POSTGRES="$(head -1 "$pg_url_file")" CREEK_BIN="$(swift build --show-
 # broker configs test (those settings are per broker; docs/cluster.md).
 CREEK_TEST_CLUSTER=3 CREEK_TEST_POSTGRES="$(head -1 "$pg_url_file")" CREEK_BIN="$(swift build --show-bin-path)/creek" python3 -m pytest \
     compat/test_produce_consume.py compat/test_idempotence.py compat/test_groups.py compat/test_admin.py compat/test_offsets.py \
+    compat/test_transactions.py \
     -k "not describe_log_dirs and not dynamic_broker_configs" -q -p no:cacheprovider || status=$?
 kill "$pg_pid"
 wait "$pg_pid" || true

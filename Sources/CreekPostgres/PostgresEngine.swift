@@ -26,12 +26,14 @@ public final class PostgresEngine: StorageEngine {
     /// The catalog version this broker has adopted (`creek_cluster.catalog_version`).
     private let catalogVersion = NIOLockedValueBox<Int64>(-1)
     public var cluster: (any ClusterView)? { membership }
+    let transactionStorage: PostgresTransactions
     private let running: Task<Void, Never>
 
     private init(client: PostgresClient, logger: Logger, node: ClusterNode, leaseMs: Int64) {
         self.client = client
         self.logger = logger
         membership = PostgresCluster(client: client, logger: logger, node: node, leaseMs: leaseMs)
+        transactionStorage = PostgresTransactions(client: client, logger: logger)
         running = Task { await client.run() }
     }
 

@@ -18,6 +18,9 @@ import PostgresNIO
 /// - `creek_brokers` (version 3): live brokers, their advertised listeners and lease expiry;
 ///   `creek_partitions.leader_id` and `leader_epoch`: who leads each partition, fenced by epoch;
 ///   `creek_offsets`: committed group offsets, shared so a group's new coordinator resumes it.
+/// - `creek_transactions` (version 4): each transactional id's coordinator state (JSON) with a
+///   version every save must match; `creek_txn_offsets`: offsets staged by TxnOffsetCommit at
+///   the group's coordinator until the producer's transaction ends.
 enum PostgresSchema {
     static let migrations: [[PostgresQuery]] = [
         [
@@ -72,6 +75,18 @@ enum PostgresSchema {
                 group_id text NOT NULL, topic text NOT NULL, partition integer NOT NULL, committed_offset bigint NOT NULL,
                 leader_epoch integer NOT NULL, metadata bytea, commit_timestamp bigint NOT NULL,
                 PRIMARY KEY (group_id, topic, partition))
+            """,
+        ],
+        [
+            // Transactions across brokers.
+            """
+            CREATE TABLE creek_transactions (transactional_id text PRIMARY KEY, version bigint NOT NULL, metadata text NOT NULL)
+            """,
+            """
+            CREATE TABLE creek_txn_offsets (
+                producer_id bigint NOT NULL, group_id text NOT NULL, topic text NOT NULL, partition integer NOT NULL,
+                committed_offset bigint NOT NULL, leader_epoch integer NOT NULL, metadata bytea,
+                PRIMARY KEY (producer_id, group_id, topic, partition))
             """,
         ],
     ]

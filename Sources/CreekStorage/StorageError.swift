@@ -27,6 +27,9 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
     case database(String)
     /// Another broker appended to the partition (it leads it now): this one must not.
     case notLeader(partition: String)
+    /// Another broker changed what this one coordinates (a transactional id's state): this
+    /// one must load it again before acting on it.
+    case notCoordinator(String)
 
     /// True for a full disk or quota: the data written so far is intact and appends can
     /// succeed again once space is freed.
@@ -60,6 +63,8 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
             return "database: \(cause)"
         case .notLeader(let partition):
             return "this broker no longer leads \(partition)"
+        case .notCoordinator(let what):
+            return "another broker coordinates \(what) now"
         }
     }
 }

@@ -14,14 +14,17 @@ struct OffsetFetchHandler: ApiHandler {
 
     func handle(_ request: OffsetFetchRequest, context: RequestContext) async -> OffsetFetchResponse? {
         // In a cluster: each group's offsets as the shared store has them, once after taking it.
+        // Offsets a transaction staged there (and has not ended) are unstable.
+        var staged: [String: Set<TransactionMetadata.Partition>] = [:]
         for group in context.apiVersion >= 8 ? request.groups.map(\.groupId) : [request.groupId] where broker.coordinatesLocally(group) {
             try? await broker.groups.offsets.adopt(group: group)
+            if request.requireStable { staged[group] = await broker.transactions.stagedPartitions(group: group) }
         }
         if context.apiVersion >= 8 {
             let groups = request.groups.map { group in
                 OffsetFetchResponse.OffsetFetchResponseGroup(
                     groupId: group.groupId,
-                    topics: answer(group: group.groupId, topics: group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }, requireStable: request.requireStable, context: context)
+                    topics: answer(group: group.groupId, topics: group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }, requireStable: request.requireStable, staged: staged[group.groupId] ?? [], context: context)
                         .map { .init(name: $0.name, partitions: $0.partitions) },
                     errorCode: !broker.coordinatesLocally(group.groupId) ? KafkaErrorCode.notCoordinator.rawValue
                         : broker.authorized(context, .describe, .group, group.groupId) ? 0 : KafkaErrorCode.groupAuthorizationFailed.rawValue
@@ -31,7 +34,7 @@ struct OffsetFetchHandler: ApiHandler {
         }
         let topics = answer(
             group: request.groupId, topics: request.topics.map { $0.map { ($0.name, $0.partitionIndexes) } },
-            requireStable: context.apiVersion >= 7 && request.requireStable, context: context
+            requireStable: context.apiVersion >= 7 && request.requireStable, staged: staged[request.groupId] ?? [], context: context
         )
         return OffsetFetchResponse(
             throttleTimeMs: 0,
@@ -46,7 +49,9 @@ struct OffsetFetchHandler: ApiHandler {
         )
     }
 
-    private func answer(group: String, topics wanted: [(String, [Int32])]?, requireStable: Bool, context: RequestContext) -> [(name: String, partitions: [Partition])] {
+    private func answer(
+        group: String, topics wanted: [(String, [Int32])]?, requireStable: Bool, staged: Set<TransactionMetadata.Partition>, context: RequestContext
+    ) -> [(name: String, partitions: [Partition])] {
         // Without DESCRIBE on the group nothing is shown (the group-level error says why);
         // asked for all topics, those the principal may not describe are left out.
         guard broker.authorized(context, .describe, .group, group) else { return [] }
@@ -62,7 +67,9 @@ struct OffsetFetchHandler: ApiHandler {
                                      errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue)
                 }
                 let value = committed[name]?[index]
-                if requireStable && broker.transactions.hasPendingOffsets(group: group, topic: name, partition: index) {
+                let unstable = staged.contains(.init(topic: name, partition: index))
+                    || broker.transactions.hasPendingOffsets(group: group, topic: name, partition: index)
+                if requireStable && unstable {
                     return Partition(
                         partitionIndex: index, committedOffset: -1, committedLeaderEpoch: -1, metadata: "",
                         errorCode: KafkaErrorCode.unstableOffsetCommit.rawValue

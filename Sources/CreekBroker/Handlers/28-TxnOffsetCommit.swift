@@ -25,6 +25,8 @@ struct TxnOffsetCommitHandler: ApiHandler {
         if !unreadable.isEmpty {
             return answer { topic, _ in unreadable.contains(topic) ? .topicAuthorizationFailed : .operationNotAttempted }
         }
+        // Sent to the group's coordinator (in a cluster, not necessarily the transaction's).
+        guard broker.coordinatesLocally(request.groupId) else { return answer { _, _ in .notCoordinator } }
         if context.apiVersion >= 3 && !request.memberId.isEmpty {
             let check = await broker.groups.validateCommit(
                 groupId: request.groupId, memberId: request.memberId, groupInstanceId: request.groupInstanceId, generationId: request.generationId

@@ -81,6 +81,12 @@ public final class BrokerRuntime: Sendable {
         }
         if let engine {
             broker.groups.offsets.share(with: engine.sharedOffsets)
+            // Transactions span brokers: state in the engine, markers to other leaders over the
+            // first listener (Kafka's inter-broker listener).
+            await broker.transactions.join(TransactionCluster(
+                view: engine.membership, shared: engine.sharedTransactions,
+                peers: InterBrokerClient(view: engine.membership, listener: config.listeners[0].name)
+            ))
             let last = NIOLockedValueBox((generation: engine.membership.generation, term: engine.membership.term))
             // After the cluster view changed, groups that moved away are dropped and every
             // group's offsets are reloaded from the shared copy before they are served again;

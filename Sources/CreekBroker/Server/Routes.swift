@@ -41,6 +41,7 @@ extension Broker {
         .addPartitionsToTxn: Route(AddPartitionsToTxnHandler.self) { AddPartitionsToTxnHandler(broker: $0) },
         .addOffsetsToTxn: Route(AddOffsetsToTxnHandler.self) { AddOffsetsToTxnHandler(broker: $0) },
         .endTxn: Route(EndTxnHandler.self) { EndTxnHandler(broker: $0) },
+        .writeTxnMarkers: Route(WriteTxnMarkersHandler.self) { WriteTxnMarkersHandler(broker: $0) },
         .txnOffsetCommit: Route(TxnOffsetCommitHandler.self) { TxnOffsetCommitHandler(broker: $0) },
         .offsetForLeaderEpoch: Route(OffsetForLeaderEpochHandler.self) { OffsetForLeaderEpochHandler(broker: $0) },
         .describeAcls: Route(DescribeAclsHandler.self) { DescribeAclsHandler(broker: $0) },

@@ -9,6 +9,7 @@ extension KafkaErrorCode {
         case .deleted: self = .unknownTopicOrPartition
         case .offsetOverflow: self = .invalidRecord
         case .notLeader: self = .notLeaderOrFollower
+        case .notCoordinator: self = .notCoordinator
         case .system, .corruptCatalog, .corruptSegment, .unrecoverableWrite, .offline, .closed, .database: self = .kafkaStorageError
         }
     }

@@ -12,6 +12,7 @@ extension TransactionCoordinator {
         transactionalId: String, timeoutMs: Int32, caller: Caller?
     ) async -> (KafkaErrorCode, producerId: Int64, epoch: Int16) {
         guard timeoutMs > 0, timeoutMs <= maxTimeoutMs else { return (.invalidTransactionTimeout, -1, -1) }
+        if let refused = await admit(transactionalId) { return (refused, -1, -1) }
         return await exclusively(transactionalId, busyAnswer: (.concurrentTransactions, -1, -1)) {
             let now = clock()
             guard var metadata = store.get(transactionalId) else {
@@ -22,7 +23,8 @@ extension TransactionCoordinator {
                     return (.kafkaStorageError, -1, -1)
                 }
                 let created = TransactionMetadata(transactionalId: transactionalId, producerId: producerId, producerEpoch: 0, timeoutMs: timeoutMs, nowMs: now)
-                return await persist(created) ? (.none, producerId, 0) : (.kafkaStorageError, -1, -1)
+                let code = await save(created)
+                return code == .none ? (.none, producerId, 0) : (code, -1, -1)
             }
             if metadata.state == .prepareCommit || metadata.state == .prepareAbort {
                 guard await complete(metadata), let completed = store.get(transactionalId) else { return (.concurrentTransactions, -1, -1) }
@@ -55,7 +57,8 @@ extension TransactionCoordinator {
             metadata.timeoutMs = timeoutMs
             metadata.state = .empty
             metadata.updateTimestampMs = now
-            return await persist(metadata) ? (.none, metadata.producerId, metadata.producerEpoch) : (.kafkaStorageError, -1, -1)
+            let code = await save(metadata)
+            return code == .none ? (.none, metadata.producerId, metadata.producerEpoch) : (code, -1, -1)
         }
     }
 
@@ -73,7 +76,8 @@ extension TransactionCoordinator {
     public func add(
         transactionalId: String, caller: Caller, partitions: [TransactionMetadata.Partition], group: String? = nil
     ) async -> AddOutcome {
-        await exclusively(transactionalId, busyAnswer: .failed(.concurrentTransactions)) {
+        if let refused = await admit(transactionalId) { return .failed(refused) }
+        return await exclusively(transactionalId, busyAnswer: .failed(.concurrentTransactions)) {
             let stored = store.get(transactionalId)
             if let problem = check(stored, caller) { return .failed(problem) }
             guard var current = stored else { return .failed(.invalidProducerIdMapping) }
@@ -94,18 +98,21 @@ extension TransactionCoordinator {
             // Nothing new in an open transaction: nothing to store.
             if added || stored?.state != .ongoing {
                 current.updateTimestampMs = now
-                guard await persist(current) else { return .failed(.kafkaStorageError) }
+                let code = await save(current)
+                guard code == .none else { return .failed(code) }
             }
             return .added
         }
     }
 
     /// TxnOffsetCommit: offsets held in the transaction until it commits. The group must
-    /// have been added (AddOffsetsToTxn).
+    /// have been added (AddOffsetsToTxn). In a cluster this runs at the group's coordinator,
+    /// which stages them in the shared storage (`stageOffsets`).
     public func commitOffsets(
         transactionalId: String, caller: Caller, group: String, offsets pending: [TransactionMetadata.PendingOffset]
     ) async -> KafkaErrorCode {
-        await exclusively(transactionalId, busyAnswer: .concurrentTransactions) {
+        if let cluster { return await stageOffsets(transactionalId: transactionalId, caller: caller, group: group, offsets: pending, in: cluster) }
+        return await exclusively(transactionalId, busyAnswer: .concurrentTransactions) {
             let stored = store.get(transactionalId)
             if let problem = check(stored, caller) { return problem }
             guard var metadata = stored, metadata.state == .ongoing, metadata.groups.contains(group) else { return .invalidTxnState }
@@ -114,14 +121,15 @@ extension TransactionCoordinator {
                 metadata.pendingOffsets.append(offset)
             }
             metadata.updateTimestampMs = clock()
-            return await persist(metadata) ? .none : .kafkaStorageError
+            return await save(metadata)
         }
     }
 
     /// EndTxn: decides commit or abort durably, then writes the markers. A repeated EndTxn
     /// for an already completed outcome succeeds; the opposite outcome is INVALID_TXN_STATE.
     public func end(transactionalId: String, caller: Caller, commit: Bool) async -> KafkaErrorCode {
-        await exclusively(transactionalId, busyAnswer: .concurrentTransactions) {
+        if let refused = await admit(transactionalId) { return refused }
+        return await exclusively(transactionalId, busyAnswer: .concurrentTransactions) {
             let stored = store.get(transactionalId)
             if let problem = check(stored, caller) { return problem }
             guard var metadata = stored else { return .invalidProducerIdMapping }
@@ -129,7 +137,8 @@ extension TransactionCoordinator {
             case .ongoing:
                 metadata.state = commit ? .prepareCommit : .prepareAbort
                 metadata.updateTimestampMs = clock()
-                guard await persist(metadata) else { return .kafkaStorageError }
+                let code = await save(metadata)
+                guard code == .none else { return code }
                 // Decided: the answer is success even if a marker must be retried later.
                 _ = await complete(metadata)
                 return .none

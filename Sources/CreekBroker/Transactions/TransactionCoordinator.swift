@@ -27,6 +27,11 @@ public actor TransactionCoordinator {
     let clock: @Sendable () -> Int64
     let logger: Logger
     var busy: Set<String> = []
+    /// Set in a cluster (`join`): state shared in the engine, markers sent to other brokers.
+    var cluster: TransactionCluster?
+    /// The cluster view generation the shared state was last loaded at.
+    var loadedGeneration: Int?
+    var loading: Task<Bool, Never>?
 
     public init(
         store: TransactionStateStore, topics: TopicRegistry, offsets: OffsetStore, producerIds: ProducerIdAllocator,
@@ -64,20 +69,27 @@ public actor TransactionCoordinator {
         return await body()
     }
 
-    /// Stores `metadata` durably. Returns false (after logging) when the store failed; the
-    /// id's state is then what it was before, so no later request builds on a change that
-    /// may not have reached the disk.
-    func persist(_ metadata: TransactionMetadata) async -> Bool {
+    /// Stores `metadata` durably (in a cluster, also in the shared storage, conditional on
+    /// the version last seen). Returns the error code for the client when the store failed
+    /// (after logging); the id's state is then what it was before, so no later request
+    /// builds on a change that may not have reached the disk.
+    func save(_ metadata: TransactionMetadata) async -> KafkaErrorCode {
         let previous = store.get(metadata.transactionalId)
-        do {
+        do throws(StorageError) {
             try store.put(metadata)
             try await store.sync()
-            return true
+            try await cluster?.shared.save(metadata)
+            return .none
         } catch {
             store.restore(previous, for: metadata.transactionalId)
+            if case .notCoordinator = error { loadedGeneration = nil }
             logger.error("transaction state not stored", metadata: ["transactionalId": "\(metadata.transactionalId)", "error": "\(error)"])
-            return false
+            return KafkaErrorCode(storage: error)
         }
+    }
+
+    func persist(_ metadata: TransactionMetadata) async -> Bool {
+        await save(metadata) == .none
     }
 
     /// Checks that `caller` is the id's current producer.
@@ -98,11 +110,18 @@ public actor TransactionCoordinator {
         let commit = metadata.state == .prepareCommit
         guard commit || metadata.state == .prepareAbort else { return true }
         let marker = TransactionMarker(commit: commit, coordinatorEpoch: Self.coordinatorEpoch)
-        let logs = metadata.partitions.compactMap { topics.topic(named: $0.topic)?.partition($0.partition) }
+        let (logs, elsewhere) = placeMarkers(metadata.partitions)
         let producerId = metadata.producerId
         let epoch = metadata.producerEpoch
         let now = clock()
+        let peers = cluster?.peers
         let written = await withTaskGroup(of: Bool.self) { group in
+            for (node, partitions) in elsewhere {
+                guard let peers else { continue }
+                group.addTask {
+                    await Self.sendMarkers(peers, to: node, producerId: producerId, epoch: epoch, commit: commit, partitions: partitions)
+                }
+            }
             for log in logs {
                 group.addTask {
                     do {
@@ -126,7 +145,9 @@ public actor TransactionCoordinator {
             logger.warning("transaction markers not all written; will retry", metadata: ["transactionalId": "\(metadata.transactionalId)"])
             return false
         }
-        if commit && !metadata.pendingOffsets.isEmpty {
+        if let cluster {
+            guard await finishStagedOffsets(metadata, commit: commit, nowMs: now, in: cluster) else { return false }
+        } else if commit && !metadata.pendingOffsets.isEmpty {
             do {
                 for (group, entries) in Dictionary(grouping: metadata.pendingOffsets, by: \.group) {
                     try offsets.commit(group: group, entries.map {
@@ -167,6 +188,7 @@ public actor TransactionCoordinator {
 
     /// Finishes every transaction that was decided but not completed before the last stop.
     public func recover() async {
+        guard await loadIfStale() else { return }
         for metadata in store.all.values where metadata.state == .prepareCommit || metadata.state == .prepareAbort {
             logger.notice("completing a transaction decided before the restart", metadata: [
                 "transactionalId": "\(metadata.transactionalId)", "state": "\(metadata.state.kafkaName)",
@@ -178,6 +200,7 @@ public actor TransactionCoordinator {
     /// Aborts transactions open longer than their timeout, retries unfinished completions,
     /// and forgets ids idle past `transactional.id.expiration.ms`. Called periodically.
     public func tick() async {
+        guard await loadIfStale() else { return }
         let now = clock()
         for metadata in store.all.values {
             let id = metadata.transactionalId
@@ -193,6 +216,7 @@ public actor TransactionCoordinator {
                         do {
                             try store.remove(id)
                             try await store.sync()
+                            try await cluster?.shared.remove(id)
                         } catch {
                             logger.error("expired transactional id not removed", metadata: ["transactionalId": "\(id)", "error": "\(error)"])
                         }

@@ -66,6 +66,19 @@ public final class TransactionStateStore: Sendable {
         try write(TransactionRecord(id: transactionalId, metadata: nil))
     }
 
+    /// In a cluster: holds, in memory, the shared copy of the ids `keeping` accepts and
+    /// nothing else, except ids in `sparing` (an operation on them is in flight). The journal
+    /// is not rewritten; in a cluster the shared copy is the truth and is loaded at start.
+    public func adopt(_ loaded: [TransactionMetadata], keeping: (String) -> Bool, sparing: Set<String>) {
+        state.withLockedValue { state in
+            var adopted = state.transactions.filter { sparing.contains($0.key) }
+            for metadata in loaded where keeping(metadata.transactionalId) && !sparing.contains(metadata.transactionalId) {
+                adopted[metadata.transactionalId] = metadata
+            }
+            state.transactions = adopted
+        }
+    }
+
     /// Puts back what `get` answers for an id after a `put` whose `sync` failed, so
     /// nothing acts on a state that may not be on disk. The journal itself is offline
     /// then; which record a restart finds is whichever the disk kept.
