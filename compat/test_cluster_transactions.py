@@ -72,6 +72,7 @@ def test_read_process_write_spans_three_brokers(cluster):
     producer.begin_transaction()
     for p in range(6):
         producer.produce("out", value=b"junk", partition=p)
+    assert producer.flush(30) == 0  # abort_transaction would drop what is still queued
     producer.send_offsets_to_transaction(consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 30)
     producer.abort_transaction(30)
     # The aborted offsets were never committed: the group's position goes back to its commits.
