@@ -10,6 +10,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.request
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -53,6 +54,11 @@ def test_three_brokers_share_topics_leaders_and_coordinators(cluster):
     assert sorted(b["id"] for b in info["brokers"]) == [1, 2, 3]
     led = {b["id"]: b["leaderOf"] for b in info["brokers"]}
     assert all(count >= 2 for count in led.values()), led
+    # The console (any broker's) shows the brokers, the partitions each leads and their leases.
+    console = json.loads(urllib.request.urlopen(brokers[2].http + "/api/cluster", timeout=10).read())
+    assert console["engine"] == "postgres"
+    assert {b["id"]: b["partitionsLed"] for b in console["brokers"]} == led
+    assert all(0 < b["leaseRemainingMs"] <= LEASE_MS for b in console["brokers"]), console["brokers"]
     # Coordinators are spread too: the coordinators of many groups are several brokers.
     admin = AdminClient({"bootstrap.servers": brokers[0].bootstrap})
     groups = ["g-spread"] + [f"probe-{g}" for g in range(15)]

@@ -65,6 +65,9 @@ def test_console_pages_render_real_data(creek, browser):
     values = dict(zip(labels, (card.text for card in cards)))
     assert values["TOPICS"] == "2" and values["PARTITIONS"] == "4" and values["CONSUMER GROUPS"] == "1"
     assert values["KAFKA LISTENER"] == creek.bootstrap and values["RECORDS IN"] == "91"
+    # One broker on the local engine: it leads the four partitions and has no lease.
+    brokers = wait_for(browser, "#brokers tbody tr[data-node]")
+    assert len(brokers) == 1 and brokers[0].text.split()[-2:] == ["4", "—"], brokers[0].text
     shoot(browser, "overview")
 
     browser.get(creek.http + "/#/topics")

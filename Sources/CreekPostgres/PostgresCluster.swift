@@ -23,6 +23,9 @@ public final class PostgresCluster: ClusterView {
     let logger: Logger
     private struct State {
         var live: [ClusterNode] = []
+        /// Each live broker's lease expiry, as read at `refreshed`.
+        var leases: [Int32: Int64] = [:]
+        var refreshed = ContinuousClock.now
         var validUntil: ContinuousClock.Instant?
         var generation = 0
         var term = 1
@@ -41,6 +44,13 @@ public final class PostgresCluster: ClusterView {
     }
 
     public func liveNodes() -> [ClusterNode] { state.withLockedValue { $0.live } }
+
+    public func leaseRemaining() -> [Int32: Duration] {
+        state.withLockedValue { state in
+            let since = ContinuousClock.now - state.refreshed
+            return state.leases.mapValues { .milliseconds($0) - since }
+        }
+    }
 
     public var generation: Int { state.withLockedValue { $0.generation } }
 
@@ -139,16 +149,24 @@ public final class PostgresCluster: ClusterView {
 
     private func refreshLive() async throws {
         let (client, logger) = (client, logger)
-        let nodes = try await withDeadline(.milliseconds(leaseMs)) {
+        let read = ContinuousClock.now
+        let (nodes, leases) = try await withDeadline(.milliseconds(leaseMs)) {
             var nodes: [ClusterNode] = []
+            var leases: [Int32: Int64] = [:]
             let decoder = JSONDecoder()
-            for try await (id, listeners) in try await client.query("""
-                SELECT node_id, listeners FROM creek_brokers WHERE lease_until > now() ORDER BY node_id
-                """, logger: logger).decode((Int32, String).self) {
+            for try await (id, listeners, remaining) in try await client.query("""
+                SELECT node_id, listeners, (extract(epoch FROM lease_until - now()) * 1000)::bigint
+                FROM creek_brokers WHERE lease_until > now() ORDER BY node_id
+                """, logger: logger).decode((Int32, String, Int64).self) {
                 let map = (try? decoder.decode([String: String].self, from: Data(listeners.utf8))) ?? [:]
                 nodes.append(ClusterNode(id: id, listeners: map))
+                leases[id] = remaining
             }
-            return nodes
+            return (nodes, leases)
+        }
+        state.withLockedValue { state in
+            state.leases = leases
+            state.refreshed = read
         }
         let changed = state.withLockedValue { state -> Bool in
             guard state.live != nodes else { return false }

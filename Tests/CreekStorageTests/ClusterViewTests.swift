@@ -7,6 +7,7 @@ private struct FixedView: ClusterView {
     var ids: [Int32]
     var holdsLease = true
     var generation = 0
+    func leaseRemaining() -> [Int32: Duration] { [:] }
     func liveNodes() -> [ClusterNode] { ids.map { ClusterNode(id: $0, listeners: ["PLAINTEXT": "h\($0):9092"]) } }
 }
 

@@ -67,6 +67,29 @@ struct ConsoleAPI: Sendable {
         var bytesIn: Int64
         var bytesOut: Int64
         var readOnly: Bool
+        var engine: String
+        var brokers: [Member]
+    }
+
+    /// A live broker of the cluster (this one alone on the local engine).
+    struct Member: Encodable {
+        var id: Int32
+        var address: String
+        var partitionsLed: Int
+        /// Milliseconds left on its lease when this broker last renewed (nil: no cluster).
+        var leaseRemainingMs: Int64?
+    }
+
+    private func members(of topics: [Topic]) -> [Member] {
+        var led: [Int32: Int] = [:]
+        for topic in topics where !topic.isInternal {
+            for index in topic.partitions.indices { led[broker.leader(of: topic, partition: Int32(index)), default: 0] += 1 }
+        }
+        let leases = broker.topics.engine.cluster?.leaseRemaining() ?? [:]
+        return broker.clusterNodes(for: broker.config.listeners[0].name).map { node in
+            Member(id: node.id, address: "\(node.host):\(node.port)", partitionsLed: led[node.id] ?? 0,
+                   leaseRemainingMs: leases[node.id].map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 })
+        }
     }
 
     private func cluster() async -> Cluster {
@@ -88,7 +111,7 @@ struct ConsoleAPI: Sendable {
             groups: await broker.groups.allGroups().count, sizeBytes: size,
             recordsIn: totals.values.reduce(0) { $0 + $1.recordsIn }, recordsOut: totals.values.reduce(0) { $0 + $1.recordsOut },
             bytesIn: totals.values.reduce(0) { $0 + $1.bytesIn }, bytesOut: totals.values.reduce(0) { $0 + $1.bytesOut },
-            readOnly: !broker.config.http.actionsEnabled
+            readOnly: !broker.config.http.actionsEnabled, engine: broker.topics.engine.name, brokers: members(of: all)
         )
     }
 }

@@ -69,6 +69,9 @@ extension ConsoleAssets {
         ["Disk free", bytes(c.diskUsableBytes) + (used != null ? ` of ${bytes(c.diskTotalBytes)}` : "")], ["Records in", num(c.recordsIn)], ["Records out", num(c.recordsOut)]];
       view.innerHTML = `<h1>Cluster ${esc(c.clusterId)} <span class="muted">node ${c.nodeId}</span></h1>
         <div class="cards">${cards.map(([l, v]) => `<div class="card"><div class="label">${esc(l)}</div><div class="value">${esc(v)}</div></div>`).join("")}</div>
+        <h2>Brokers <span class="muted">${esc(c.engine)} storage</span></h2>
+        ${table(["Node", "Kafka address", "#Partitions led", "#Lease left"], c.brokers.map((b) => row([esc(String(b.id)) + (b.id === c.nodeId ? ` <span class="muted">this one</span>` : ""),
+          esc(b.address), n(num(b.partitionsLed)), n(b.leaseRemainingMs == null ? "—" : (b.leaseRemainingMs / 1000).toFixed(1) + " s")], `data-node="${b.id}"`)), "brokers")}
         <h2>Throughput (records/s, last ${history.length} samples)</h2>
         ${chart([{ label: "in", cls: "in", points: rates(history, (s) => sum(s, "recordsIn")) }, { label: "out", cls: "out", points: rates(history, (s) => sum(s, "recordsOut")) }], "throughput")}
         <p class="muted">Data directory ${esc(c.dataDirectory)} · <a href="/metrics">Prometheus metrics</a> · <a href="/health/ready">readiness</a></p>`;

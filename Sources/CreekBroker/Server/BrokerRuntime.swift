@@ -81,11 +81,11 @@ public final class BrokerRuntime: Sendable {
         }
         if let engine {
             broker.groups.offsets.share(with: engine.sharedOffsets)
-            // Transactions span brokers: state in the engine, markers to other leaders over the
-            // first listener (Kafka's inter-broker listener).
+            // Transactions span brokers: state in the engine, markers to other leaders over
+            // `inter.broker.listener.name` (the first listener by default).
             await broker.transactions.join(TransactionCluster(
                 view: engine.membership, shared: engine.sharedTransactions,
-                peers: InterBrokerClient(view: engine.membership, listener: config.listeners[0].name)
+                peers: InterBrokerClient(view: engine.membership, listener: config.interBrokerListenerName ?? config.listeners[0].name)
             ))
             let last = NIOLockedValueBox((generation: engine.membership.generation, term: engine.membership.term))
             // After the cluster view changed, groups that moved away are dropped and every

@@ -32,6 +32,8 @@ public protocol ClusterView: Sendable {
     /// groups away and back meanwhile). State kept for what it leads or coordinates from an
     /// older generation must be reloaded before it is trusted.
     var generation: Int { get }
+    /// How long each live broker's lease had left when this broker last looked (for operators).
+    func leaseRemaining() -> [Int32: Duration]
 }
 
 extension ClusterView {
