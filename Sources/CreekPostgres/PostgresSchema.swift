@@ -21,6 +21,7 @@ import PostgresNIO
 /// - `creek_transactions` (version 4): each transactional id's coordinator state (JSON) with a
 ///   version every save must match; `creek_txn_offsets`: offsets staged by TxnOffsetCommit at
 ///   the group's coordinator until the producer's transaction ends.
+/// - `creek_partitions.cleaned_up_to` (version 5): the compaction checkpoint.
 enum PostgresSchema {
     static let migrations: [[PostgresQuery]] = [
         [
@@ -88,6 +89,10 @@ enum PostgresSchema {
                 committed_offset bigint NOT NULL, leader_epoch integer NOT NULL, metadata bytea,
                 PRIMARY KEY (producer_id, group_id, topic, partition))
             """,
+        ],
+        [
+            // Compaction: where the last pass's key map ended (the next pass's dirty start).
+            "ALTER TABLE creek_partitions ADD COLUMN cleaned_up_to bigint NOT NULL DEFAULT 0",
         ],
     ]
 

@@ -39,10 +39,14 @@ final class LogCleaner: Sendable {
 
     /// One round over every compacted partition, `threads` at a time.
     func cleanAll(force: Bool = false) async {
-        let partitions = broker.topics.allTopics()
+        let compacted = broker.topics.allTopics()
             .filter { $0.logConfig.cleanupPolicy.contains(.compact) }
             .flatMap(\.partitions)
-            .compactMap { $0 as? PartitionLog }
+        // Engines that compact inside the partition (PostgreSQL): one pass each, in turn.
+        for partition in compacted where !(partition is PartitionLog) {
+            await cleanInEngine(partition, force: force)
+        }
+        let partitions = compacted.compactMap { $0 as? PartitionLog }
         var next = partitions.makeIterator()
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<threads {
@@ -56,6 +60,16 @@ final class LogCleaner: Sendable {
         }
     }
 
+    private func cleanInEngine(_ partition: any PartitionStorage, force: Bool) async {
+        let started = ContinuousClock.now
+        do {
+            guard let result = try await partition.compact(nowMs: broker.clock(), dedupeBufferBytes: budget, force: force) else { return }
+            report(result, partition: "\(partition.topic)-\(partition.partition)", elapsed: ContinuousClock.now - started)
+        } catch {
+            broker.logger.error("log cleaner pass failed", metadata: ["partition": "\(partition.topic)-\(partition.partition)", "error": "\(error)"])
+        }
+    }
+
     private func clean(_ partition: PartitionLog, force: Bool) async {
         let name = "\(partition.topic)-\(partition.partition)"
         let now = broker.clock()
@@ -66,18 +80,22 @@ final class LogCleaner: Sendable {
             guard let result = try await pool.runIfActive({
                 try partition.clean(nowMs: now, throttle: throttle, dedupeBufferBytes: budget, force: force)
             }) else { return }
-            let elapsed = ContinuousClock.now - started
-            broker.logger.info("log cleaner pass", metadata: [
-                "partition": "\(name)", "segmentsRewritten": "\(result.segmentsRewritten)",
-                "segmentsRemoved": "\(result.segmentsRemoved)", "recordsRemoved": "\(result.recordsRemoved)",
-                "bytesRead": "\(result.bytesRead)", "bytesWritten": "\(result.bytesWritten)",
-                "cleanedUpTo": "\(result.cleanedUpTo)", "duration": "\(elapsed)",
-            ])
-            for problem in result.unreadableBatches.prefix(5) {
-                broker.logger.error("log cleaner kept a batch it cannot read", metadata: ["partition": "\(name)", "batch": "\(problem)"])
-            }
+            report(result, partition: name, elapsed: ContinuousClock.now - started)
         } catch {
             broker.logger.error("log cleaner pass failed", metadata: ["partition": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    /// Logs a pass (on the PostgreSQL engine "segments" are batch rows).
+    private func report(_ result: CleaningResult, partition name: String, elapsed: Duration) {
+        broker.logger.info("log cleaner pass", metadata: [
+            "partition": "\(name)", "segmentsRewritten": "\(result.segmentsRewritten)",
+            "segmentsRemoved": "\(result.segmentsRemoved)", "recordsRemoved": "\(result.recordsRemoved)",
+            "bytesRead": "\(result.bytesRead)", "bytesWritten": "\(result.bytesWritten)",
+            "cleanedUpTo": "\(result.cleanedUpTo)", "duration": "\(elapsed)",
+        ])
+        for problem in result.unreadableBatches.prefix(5) {
+            broker.logger.error("log cleaner kept a batch it cannot read", metadata: ["partition": "\(name)", "batch": "\(problem)"])
         }
     }
 }

@@ -1,5 +1,5 @@
-import KafkaCompression
-import KafkaProtocol
+public import KafkaCompression
+public import KafkaProtocol
 
 /// Kafka's compaction rules for one cleaning pass, batch by batch: a keyed record is kept
 /// when it is the latest for its key in the mapped range (or its key is not mapped); a
@@ -7,8 +7,8 @@ import KafkaProtocol
 /// a key are dropped; data of aborted transactions is dropped, and so, after
 /// `delete.retention.ms`, is their abort marker; commit markers stay. A batch whose records
 /// cannot be read (a codec missing here) is kept whole and reported.
-struct CompactionFilter {
-    enum Verdict {
+public struct CompactionFilter {
+    public enum Verdict {
         case keepWhole
         case drop
         case rewrite(RecordBatch)
@@ -20,7 +20,7 @@ struct CompactionFilter {
     /// Tombstones and abort markers in batches whose max timestamp is below this go.
     let horizonMs: Int64
 
-    init(map: KeyOffsetMap, aborted: [AbortedTransaction], horizonMs: Int64) {
+    public init(map: KeyOffsetMap, aborted: [AbortedTransaction], horizonMs: Int64) {
         self.map = map
         self.horizonMs = horizonMs
         var ranges: [Int64: [ClosedRange<Int64>]] = [:]
@@ -29,13 +29,13 @@ struct CompactionFilter {
     }
 
     /// True for transactional data of a transaction that was aborted.
-    func isAbortedData(_ batch: RecordBatch) -> Bool {
+    public func isAbortedData(_ batch: RecordBatch) -> Bool {
         guard batch.isTransactional, !batch.isControl, let ranges = aborted[batch.producerId] else { return false }
         return ranges.contains { $0.contains(batch.baseOffset) }
     }
 
     /// What to do with `batch`, and how many records it loses.
-    func judge(_ batch: RecordBatch) throws(BatchDecodeError) -> (Verdict, removed: Int) {
+    public func judge(_ batch: RecordBatch) throws(BatchDecodeError) -> (Verdict, removed: Int) {
         if batch.isControl {
             if let marker = TransactionMarker(controlBatch: batch), !marker.commit, batch.maxTimestamp < horizonMs {
                 return (.drop, 1)

@@ -1,22 +1,22 @@
-import NIOCore
+public import NIOCore
 
 /// The latest offset of each key in the dirty part of a compacted log, bounded in memory
 /// like Kafka's `log.cleaner.dedupe.buffer.size`: each key costs its bytes plus a fixed
 /// overhead, and `insert` refuses a new key once the budget is spent (the pass then cleans
 /// only up to where the map is complete). Keys are compared byte for byte, so two keys can
 /// never be confused.
-struct KeyOffsetMap {
+public struct KeyOffsetMap: Sendable {
     static let entryOverhead = 48
     private(set) var latest: [[UInt8]: Int64] = [:]
     private(set) var bytesUsed = 0
     let budget: Int
 
-    init(budget: Int) {
+    public init(budget: Int) {
         self.budget = budget
     }
 
     /// Records `offset` as the latest for `key`; false when a new key does not fit.
-    mutating func insert(_ key: ByteBuffer, offset: Int64) -> Bool {
+    public mutating func insert(_ key: ByteBuffer, offset: Int64) -> Bool {
         let bytes = Array(key.readableBytesView)
         if let known = latest[bytes] {
             if offset > known { latest[bytes] = offset }
@@ -29,7 +29,7 @@ struct KeyOffsetMap {
     }
 
     /// The latest offset seen for `key`, nil when the key is not in the mapped range.
-    func offset(of key: ByteBuffer) -> Int64? {
+    public func offset(of key: ByteBuffer) -> Int64? {
         latest[Array(key.readableBytesView)]
     }
 }

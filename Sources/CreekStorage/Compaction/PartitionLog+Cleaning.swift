@@ -13,6 +13,8 @@ public struct CleaningResult: Sendable {
     public var unreadableBatches: [String] = []
     /// The offset below which the log is now compacted (the next pass's dirty start).
     public var cleanedUpTo: Int64 = 0
+
+    public init() {}
 }
 
 /// Log compaction (`cleanup.policy=compact`), Kafka's way: a pass maps each key of the

@@ -44,10 +44,15 @@ public protocol PartitionStorage: Actor {
     /// Takes the partition out of service for deletion; returns the work that removes its
     /// data for good, which the caller runs in the background.
     func retire(tag: String) async throws(StorageError) -> @Sendable () -> Void
+    /// One compaction pass for an engine that compacts inside the partition (not the local
+    /// log, whose cleaner runs on threads of its own): nil when there was nothing to do.
+    func compact(nowMs: Int64, dedupeBufferBytes: Int, force: Bool) async throws(StorageError) -> CleaningResult?
 }
 
 extension PartitionStorage {
     public func prepareToServe() async throws(StorageError) {}
+
+    public func compact(nowMs: Int64, dedupeBufferBytes: Int, force: Bool) async throws(StorageError) -> CleaningResult? { nil }
 
     public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool) async throws(StorageError) -> PartitionLog.ReadResult {
         try await read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch, committedOnly: false)
