@@ -180,11 +180,18 @@ public final class PostgresEngine: StorageEngine {
     /// checked every `interval`, so a topic created through one broker is served by the others
     /// within that interval (Metadata also checks at once). Runs until the engine shuts down.
     public func watchCatalog(every interval: Duration = .milliseconds(200), _ changed: @escaping @Sendable (TopicCatalog) async -> Void) {
-        let task = Task { [weak self] in
+        every(interval) { [weak self] in
+            if let catalog = await self?.changedCatalog() { await changed(catalog) }
+        }
+    }
+
+    /// Runs `body` every `interval` until the engine shuts down.
+    public func every(_ interval: Duration, _ body: @escaping @Sendable () async -> Void) {
+        let task = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                guard let self else { return }
-                if let catalog = await self.changedCatalog() { await changed(catalog) }
+                if Task.isCancelled { return }
+                await body()
             }
         }
         watchers.withLockedValue { $0.append(task) }

@@ -21,7 +21,8 @@ import PostgresNIO
 /// - `creek_transactions` (version 4): each transactional id's coordinator state (JSON) with a
 ///   version every save must match; `creek_txn_offsets`: offsets staged by TxnOffsetCommit at
 ///   the group's coordinator until the producer's transaction ends.
-/// - `creek_partitions.cleaned_up_to` (version 5): the compaction checkpoint.
+/// - `creek_partitions.cleaned_up_to` (version 5): the compaction checkpoint;
+///   `creek_documents`: the `meta/` documents brokers share (credentials, ACLs, quotas).
 enum PostgresSchema {
     static let migrations: [[PostgresQuery]] = [
         [
@@ -93,6 +94,8 @@ enum PostgresSchema {
         [
             // Compaction: where the last pass's key map ended (the next pass's dirty start).
             "ALTER TABLE creek_partitions ADD COLUMN cleaned_up_to bigint NOT NULL DEFAULT 0",
+            // SCRAM credentials, ACLs and client quotas, shared by every broker.
+            "CREATE TABLE creek_documents (name text PRIMARY KEY, version bigint NOT NULL, body bytea NOT NULL)",
         ],
     ]
 

@@ -23,7 +23,7 @@ struct ListOffsetsHandler: ApiHandler {
                     partitions.append(answer)
                     continue
                 }
-                guard let partition = broker.topics.topic(named: wanted.name)?.partition(query.partitionIndex) else {
+                guard let partition = await broker.topics.partition(wanted.name, query.partitionIndex) else {
                     answer.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
                     partitions.append(answer)
                     continue

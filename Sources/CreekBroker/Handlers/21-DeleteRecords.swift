@@ -18,7 +18,7 @@ struct DeleteRecordsHandler: ApiHandler {
                     partitions.append(.init(partitionIndex: target.partitionIndex, lowWatermark: -1, errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue))
                     continue
                 }
-                guard let partition = broker.topics.topic(named: wanted.name)?.partition(target.partitionIndex) else {
+                guard let partition = await broker.topics.partition(wanted.name, target.partitionIndex) else {
                     partitions.append(.init(partitionIndex: target.partitionIndex, lowWatermark: -1, errorCode: KafkaErrorCode.unknownTopicOrPartition.rawValue))
                     continue
                 }

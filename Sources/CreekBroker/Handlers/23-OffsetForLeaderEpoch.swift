@@ -15,7 +15,7 @@ struct OffsetForLeaderEpochHandler: ApiHandler {
                 var answer = OffsetForLeaderEpochResponse.EpochEndOffset(partition: query.partition, leaderEpoch: -1, endOffset: -1)
                 if !broker.authorized(context, .describe, .topic, wanted.topic) {
                     answer.errorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
-                } else if let partition = broker.topics.topic(named: wanted.topic)?.partition(query.partition) {
+                } else if let partition = await broker.topics.partition(wanted.topic, query.partition) {
                     if query.currentLeaderEpoch > 0 {
                         answer.errorCode = KafkaErrorCode.unknownLeaderEpoch.rawValue
                     } else if query.leaderEpoch >= 0 {

@@ -25,36 +25,42 @@ public final class ClientQuotas: Sendable {
 
     public static let keys: Set<String> = ["producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate"]
 
-    private let state: NIOLockedValueBox<[Entity: [String: Double]]>
+    let document: MetaDocument<[Entity: [String: Double]]>
     /// Whether any quota is set, readable without the lock (checked on every request).
-    private let anyQuota = ManagedAtomic(false)
-    private let files: any FileOperations
-    private let path: String
-    private let gate = ChangeGate()
+    private let anyQuota: ManagedAtomic<Bool>
 
     static func path(dataDirectory: String) -> String { dataDirectory + "/meta/client-quotas.json" }
 
     public init(dataDirectory: String, files: any FileOperations) throws(StorageError) {
-        self.files = files
-        path = Self.path(dataDirectory: dataDirectory)
-        var loaded: [Entity: [String: Double]] = [:]
-        if let saved = try MetaFile.load([Saved].self, path: path, files: files, what: "a client quotas file") {
-            for entry in saved {
-                guard let entity = entry.decodedEntity else { throw StorageError.corruptCatalog(path: path, reason: "an entity is malformed") }
-                loaded[entity] = entry.values
-            }
-        }
-        state = NIOLockedValueBox(loaded)
-        anyQuota.store(!loaded.isEmpty, ordering: .relaxed)
+        let path = Self.path(dataDirectory: dataDirectory)
+        let anyQuota = ManagedAtomic(false)
+        self.anyQuota = anyQuota
+        document = try .reading(name: "client-quotas", path: path, files: files, empty: [:],
+                                encode: { entries throws(StorageError) in try MetaFile.encode(entries.map { Saved($0.key, values: $0.value) }, path: path) },
+                                decode: { bytes throws(StorageError) in try Self.decode(bytes, path: path) },
+                                didChange: { anyQuota.store(!$0.isEmpty, ordering: .relaxed) })
     }
 
     init(unsavedIn dataDirectory: String, files: any FileOperations) {
-        self.files = files
-        path = Self.path(dataDirectory: dataDirectory)
-        state = NIOLockedValueBox([:])
+        let path = Self.path(dataDirectory: dataDirectory)
+        let anyQuota = ManagedAtomic(false)
+        self.anyQuota = anyQuota
+        document = MetaDocument(name: "client-quotas", path: path, files: files, initial: [:],
+                                encode: { entries throws(StorageError) in try MetaFile.encode(entries.map { Saved($0.key, values: $0.value) }, path: path) },
+                                decode: { bytes throws(StorageError) in try Self.decode(bytes, path: path) },
+                                didChange: { anyQuota.store(!$0.isEmpty, ordering: .relaxed) })
     }
 
-    public var entries: [Entity: [String: Double]] { state.withLockedValue { $0 } }
+    private static func decode(_ bytes: [UInt8], path: String) throws(StorageError) -> [Entity: [String: Double]] {
+        var loaded: [Entity: [String: Double]] = [:]
+        for entry in try MetaFile.decode([Saved].self, bytes, path: path, what: "a client quotas file") {
+            guard let entity = entry.decodedEntity else { throw StorageError.corruptCatalog(path: path, reason: "an entity is malformed") }
+            loaded[entity] = entry.values
+        }
+        return loaded
+    }
+
+    public var entries: [Entity: [String: Double]] { document.value }
     public var isEmpty: Bool { !anyQuota.load(ordering: .relaxed) }
 
     /// The quota for `key` that applies to a client, if any.
@@ -65,12 +71,11 @@ public final class ClientQuotas: Sendable {
             Entity(user: .some(nil), clientId: .some(nil)), Entity(user: .some(nil)),
             Entity(clientId: .some(clientId)), Entity(clientId: .some(nil)),
         ]
-        return state.withLockedValue { all in
-            for entity in order {
-                if let value = all[entity]?[key] { return value }
-            }
-            return nil
+        let all = document.value
+        for entity in order {
+            if let value = all[entity]?[key] { return value }
         }
+        return nil
     }
 
     /// One requested change of AlterClientQuotas: set (a value) or remove (nil) a key.
@@ -81,22 +86,12 @@ public final class ClientQuotas: Sendable {
     }
 
     public func apply(_ changes: [Change]) async throws(StorageError) {
-        await gate.acquire()
-        var updated = entries
-        for change in changes {
-            updated[change.entity, default: [:]][change.key] = change.value
-            if updated[change.entity]?.isEmpty == true { updated[change.entity] = nil }
+        try await document.change { updated in
+            for change in changes {
+                updated[change.entity, default: [:]][change.key] = change.value
+                if updated[change.entity]?.isEmpty == true { updated[change.entity] = nil }
+            }
         }
-        var failure: StorageError?
-        do {
-            try MetaFile.save(updated.map { Saved($0.key, values: $0.value) }, path: path, files: files)
-            state.withLockedValue { $0 = updated }
-            anyQuota.store(!updated.isEmpty, ordering: .relaxed)
-        } catch {
-            failure = error
-        }
-        await gate.release()
-        if let failure { throw failure }
     }
 
     /// The file format: an entity as `[["user", "alice"], ["client-id", null]]` (null: the default).

@@ -12,10 +12,7 @@ import NIOConcurrencyHelpers
 /// Invariant: with the authorizer off (`authorizer.class.name` empty) every check passes.
 public final class Authorizer: Sendable {
     public let settings: AuthorizerSettings
-    private let bindings: NIOLockedValueBox<[AclBinding]>
-    private let files: any FileOperations
-    private let path: String
-    private let gate = ChangeGate()
+    let document: MetaDocument<[AclBinding]>
 
     public var enabled: Bool { settings.enabled }
 
@@ -23,34 +20,28 @@ public final class Authorizer: Sendable {
 
     public init(settings: AuthorizerSettings, dataDirectory: String, files: any FileOperations) throws(StorageError) {
         self.settings = settings
-        self.files = files
-        self.path = Self.path(dataDirectory: dataDirectory)
-        bindings = NIOLockedValueBox(try MetaFile.load([AclBinding].self, path: path, files: files, what: "an ACL file") ?? [])
+        document = try .readingJSON(name: "acls", path: Self.path(dataDirectory: dataDirectory), files: files, empty: [], what: "an ACL file")
     }
 
     /// An authorizer that is off (for brokers built without `Broker.open`).
     init(disabledIn dataDirectory: String, files: any FileOperations) {
         settings = AuthorizerSettings()
-        self.files = files
-        path = Self.path(dataDirectory: dataDirectory)
-        bindings = NIOLockedValueBox([])
+        document = .json(name: "acls", path: Self.path(dataDirectory: dataDirectory), files: files, empty: [], what: "an ACL file")
     }
 
-    public var all: [AclBinding] { bindings.withLockedValue { $0 } }
+    public var all: [AclBinding] { document.value }
 
     /// True when `principal` at `host` may do `operation` on the resource.
     public func authorize(_ principal: String, host: String, _ operation: AclOperation, _ type: AclResourceType, _ name: String) -> Bool {
         guard settings.enabled else { return true }
         if settings.superUsers.contains(principal) { return true }
-        let relevant = bindings.withLockedValue { all in
-            all.filter { binding in
+        let relevant = document.value.filter { binding in
                 guard binding.resourceType == type else { return false }
                 switch binding.patternType {
                 case .literal: return binding.resourceName == name || binding.resourceName == "*"
                 case .prefixed: return name.hasPrefix(binding.resourceName)
                 default: return false
                 }
-            }
         }
         if relevant.isEmpty { return settings.allowEveryoneIfNoAclFound }
         let applicable = relevant.filter {
@@ -64,35 +55,17 @@ public final class Authorizer: Sendable {
 
     /// Adds bindings (an existing one is kept once) and saves.
     public func add(_ new: [AclBinding]) async throws(StorageError) {
-        try await change { current in
+        try await document.change { current in
             for binding in new where !current.contains(binding) { current.append(binding) }
-            return []
         }
     }
 
     /// Removes the bindings each filter matches and saves; returns them, per filter.
     public func remove(matching filters: [AclFilter]) async throws(StorageError) -> [[AclBinding]] {
-        var removed: [[AclBinding]] = []
-        try await change { current in
-            removed = filters.map { filter in current.filter { filter.matches($0) } }
+        try await document.change { current in
+            let removed = filters.map { filter in current.filter { filter.matches($0) } }
             current.removeAll { binding in filters.contains { $0.matches(binding) } }
-            return removed.flatMap { $0 }
+            return removed
         }
-        return removed
-    }
-
-    private func change(_ edit: (inout [AclBinding]) -> [AclBinding]) async throws(StorageError) {
-        await gate.acquire()
-        var updated = all
-        _ = edit(&updated)
-        var failure: StorageError?
-        do {
-            try MetaFile.save(updated, path: path, files: files)
-            bindings.withLockedValue { $0 = updated }
-        } catch {
-            failure = error
-        }
-        await gate.release()
-        if let failure { throw failure }
     }
 }

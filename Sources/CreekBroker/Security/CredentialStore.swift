@@ -9,48 +9,39 @@ import NIOConcurrencyHelpers
 ///
 /// Invariant: what `credential(user:mechanism:)` returns is what the file holds.
 public final class CredentialStore: Sendable {
-    private let users: NIOLockedValueBox<[String: [ScramMechanism: ScramCredential]]>
-    private let files: any FileOperations
-    private let path: String
-    private let gate = ChangeGate()
+    typealias Users = [String: [ScramMechanism: ScramCredential]]
+    let document: MetaDocument<Users>
 
     static func path(dataDirectory: String) -> String { dataDirectory + "/meta/scram-credentials.json" }
 
     /// Reads the saved credentials (none when the file does not exist).
     public init(dataDirectory: String, files: any FileOperations) throws(StorageError) {
-        self.files = files
-        self.path = Self.path(dataDirectory: dataDirectory)
-        var loaded: [String: [ScramMechanism: ScramCredential]] = [:]
-        if let saved = try MetaFile.load(SavedCredentials.self, path: path, files: files, what: "a SCRAM credentials file") {
-            for entry in saved.credentials {
-                guard let credential = entry.credential else {
-                    throw StorageError.corruptCatalog(path: path, reason: "a credential of \(entry.user) is malformed")
-                }
-                loaded[entry.user, default: [:]][credential.mechanism] = credential
-            }
-        }
-        users = NIOLockedValueBox(loaded)
+        let path = Self.path(dataDirectory: dataDirectory)
+        document = try .reading(name: "scram-credentials", path: path, files: files, empty: [:],
+                                encode: { users throws(StorageError) in try Self.encode(users, path: path) },
+                                decode: { bytes throws(StorageError) in try Self.decode(bytes, path: path) })
     }
 
     /// An empty store that saves to `dataDirectory` on its first change (for brokers built
     /// without `Broker.open`, as tests do).
     init(unsavedIn dataDirectory: String, files: any FileOperations) {
-        self.files = files
-        self.path = Self.path(dataDirectory: dataDirectory)
-        users = NIOLockedValueBox([:])
+        let path = Self.path(dataDirectory: dataDirectory)
+        document = MetaDocument(name: "scram-credentials", path: path, files: files, initial: [:],
+                                encode: { users throws(StorageError) in try Self.encode(users, path: path) },
+                                decode: { bytes throws(StorageError) in try Self.decode(bytes, path: path) })
     }
 
     public func credential(user: String, mechanism: ScramMechanism) -> ScramCredential? {
-        users.withLockedValue { $0[user]?[mechanism] }
+        document.value[user]?[mechanism]
     }
 
     /// Every user's credentials, by user name.
-    public var all: [String: [ScramMechanism: ScramCredential]] { users.withLockedValue { $0 } }
+    public var all: [String: [ScramMechanism: ScramCredential]] { document.value }
 
     /// Saves the command line's users (`--add-scram`) before any client can connect.
     func bootstrap(_ users: [ScramBootstrap], logger: Logger) throws(StorageError) {
         guard !users.isEmpty else { return }
-        try applySerialized(users.map { .upsert(user: $0.user, ScramCredential(mechanism: $0.mechanism, password: $0.password, iterations: $0.iterations)) })
+        try document.changeAtStart { Self.apply(users.map(Self.upsert), to: &$0) }
         for user in users {
             logger.notice("SCRAM credential saved from the command line", metadata: ["user": "\(user.user)", "mechanism": "\(user.mechanism.rawValue)"])
         }
@@ -64,37 +55,48 @@ public final class CredentialStore: Sendable {
 
     /// Applies `changes` together and saves them; nothing changes if saving fails.
     public func apply(_ changes: [Change]) async throws(StorageError) {
-        await gate.acquire()
-        var failure: StorageError?
-        do {
-            try applySerialized(changes)
-        } catch {
-            failure = error
-        }
-        await gate.release()
-        if let failure { throw failure }
+        try await document.change { Self.apply(changes, to: &$0) }
     }
 
-    private func applySerialized(_ changes: [Change]) throws(StorageError) {
-        var updated = all
+    /// In a cluster: the credentials every broker shares, this broker's command-line users
+    /// (`--add-scram`) saved there too.
+    func share(with documents: any SharedDocuments, bootstrap users: [ScramBootstrap]) async throws(StorageError) {
+        try await document.share(with: documents)
+        if !users.isEmpty { try await apply(users.map(Self.upsert)) }
+    }
+
+    private static func upsert(_ user: ScramBootstrap) -> Change {
+        .upsert(user: user.user, ScramCredential(mechanism: user.mechanism, password: user.password, iterations: user.iterations))
+    }
+
+    private static func apply(_ changes: [Change], to users: inout Users) {
         for change in changes {
             switch change {
             case .upsert(let user, let credential):
-                updated[user, default: [:]][credential.mechanism] = credential
+                users[user, default: [:]][credential.mechanism] = credential
             case .delete(let user, let mechanism):
-                updated[user]?[mechanism] = nil
-                if updated[user]?.isEmpty == true { updated[user] = nil }
+                users[user]?[mechanism] = nil
+                if users[user]?.isEmpty == true { users[user] = nil }
             }
         }
-        try save(updated)
-        users.withLockedValue { $0 = updated }
     }
 
-    private func save(_ credentials: [String: [ScramMechanism: ScramCredential]]) throws(StorageError) {
-        let entries = credentials.sorted { $0.key < $1.key }.flatMap { user, byMechanism in
+    private static func encode(_ users: Users, path: String) throws(StorageError) -> [UInt8] {
+        let entries = users.sorted { $0.key < $1.key }.flatMap { user, byMechanism in
             byMechanism.values.sorted { $0.mechanism.rawValue < $1.mechanism.rawValue }.map { SavedCredentials.Entry(user: user, $0) }
         }
-        try MetaFile.save(SavedCredentials(version: 1, credentials: entries), path: path, files: files)
+        return try MetaFile.encode(SavedCredentials(version: 1, credentials: entries), path: path)
+    }
+
+    private static func decode(_ bytes: [UInt8], path: String) throws(StorageError) -> Users {
+        var users: Users = [:]
+        for entry in try MetaFile.decode(SavedCredentials.self, bytes, path: path, what: "a SCRAM credentials file").credentials {
+            guard let credential = entry.credential else {
+                throw StorageError.corruptCatalog(path: path, reason: "a credential of \(entry.user) is malformed")
+            }
+            users[entry.user, default: [:]][credential.mechanism] = credential
+        }
+        return users
     }
 }
 

@@ -49,3 +49,25 @@ extension Broker {
         clusterNodes(for: listener).first?.id ?? node.id
     }
 }
+
+extension Broker {
+    /// In a cluster: SCRAM credentials, ACLs and client quotas are the cluster's (adopted
+    /// from the shared documents, or seeded from this broker's when none were saved yet).
+    func shareSecurityDocuments(_ documents: any SharedDocuments, bootstrap users: [ScramBootstrap]) async throws(StorageError) {
+        try await credentials.share(with: documents, bootstrap: users)
+        try await authorizer.document.share(with: documents)
+        try await quotas.document.share(with: documents)
+    }
+
+    /// Adopts what other brokers saved since (called every second).
+    func refreshSecurityDocuments(_ documents: any SharedDocuments) async {
+        do {
+            let versions = try await documents.versions()
+            try await credentials.document.refresh(seen: versions[credentials.document.name])
+            try await authorizer.document.refresh(seen: versions[authorizer.document.name])
+            try await quotas.document.refresh(seen: versions[quotas.document.name])
+        } catch {
+            logger.warning("shared credentials, ACLs or quotas not refreshed", metadata: ["error": "\(error)"])
+        }
+    }
+}

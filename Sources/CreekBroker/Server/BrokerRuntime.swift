@@ -102,6 +102,10 @@ public final class BrokerRuntime: Sendable {
             engine.watchCatalog { [weak broker] catalog in
                 await broker?.topics.adopt(catalog)
             }
+            try await broker.shareSecurityDocuments(engine.sharedDocuments, bootstrap: config.scramBootstrap)
+            engine.every(.seconds(1)) { [weak broker] in
+                await broker?.refreshSecurityDocuments(engine.sharedDocuments)
+            }
         }
         let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         // The admin listener is bound first and listed first, so it answers (not ready)

@@ -3,8 +3,24 @@ public import CreekStorage
 extension TopicRegistry {
     /// Adopts the store's catalog if other brokers changed it (nothing for a broker alone).
     public func refreshFromStore() async {
-        guard engine.cluster != nil, let catalog = await engine.changedCatalog() else { return }
-        await adopt(catalog)
+        guard engine.cluster != nil else { return }
+        if let catalog = await engine.changedCatalog() {
+            await adopt(catalog)
+        } else {
+            // The catalog watcher may be adopting a change right now: wait for it.
+            await changes.acquire()
+            await changes.release()
+        }
+    }
+
+    /// A partition by topic name and index. In a cluster one this broker does not know yet
+    /// may have just been created through another broker: the catalog is checked once
+    /// before it is called unknown.
+    public func partition(_ topic: String, _ index: Int32) async -> (any PartitionStorage)? {
+        if let found = self.topic(named: topic)?.partition(index) { return found }
+        guard engine.cluster != nil else { return nil }
+        await refreshFromStore()
+        return self.topic(named: topic)?.partition(index)
     }
 
     /// Brings the registry in line with the catalog as the store has it now, when other
