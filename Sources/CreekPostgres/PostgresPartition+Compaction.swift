@@ -28,14 +28,9 @@ extension PostgresPartition {
         var full = false
         result.bytesRead += try await forEachBatch(from: plan.checkpoint, below: plan.end) { (batches: [RecordBatch]) async throws(StorageError) -> Bool in
             for batch in batches where !full && !batch.isControl && !skip.isAbortedData(batch) {
-                guard let records = try? batch.decodedRawRecords() else { continue }
-                for record in records where record.offset >= plan.checkpoint {
-                    guard let key = record.key else { continue }
-                    if !map.insert(key, offset: record.offset) {
-                        full = true
-                        mappedUpTo = record.offset
-                        break
-                    }
+                if let stop = map.insertKeys(of: batch, from: plan.checkpoint) {
+                    full = true
+                    mappedUpTo = stop
                 }
             }
             return !full

@@ -1,3 +1,5 @@
+public import KafkaProtocol
+import KafkaCompression
 public import NIOCore
 
 /// The latest offset of each key in the dirty part of a compacted log, bounded in memory
@@ -31,5 +33,17 @@ public struct KeyOffsetMap: Sendable {
     /// The latest offset seen for `key`, nil when the key is not in the mapped range.
     public func offset(of key: ByteBuffer) -> Int64? {
         latest[Array(key.readableBytesView)]
+    }
+
+    /// Maps the keys of `batch`'s records at or after `from` (none for a batch whose records
+    /// cannot be read). Returns the offset of the first record whose key did not fit — the
+    /// map is complete only below it — or nil when all fit.
+    public mutating func insertKeys(of batch: RecordBatch, from: Int64) -> Int64? {
+        guard let records = try? batch.decodedRawRecords() else { return nil }
+        for record in records where record.offset >= from {
+            guard let key = record.key else { continue }
+            if !insert(key, offset: record.offset) { return record.offset }
+        }
+        return nil
     }
 }

@@ -92,14 +92,9 @@ extension PartitionLog {
             var full = false
             let present = try forEachBatch(of: segment, throttle: throttle, bytesRead: &result.bytesRead) { batch in
                 guard !full, !batch.isControl, !skip.isAbortedData(batch), batch.lastOffset >= plan.checkpoint else { return }
-                guard let records = try? batch.decodedRawRecords() else { return }
-                for record in records where record.offset >= plan.checkpoint {
-                    guard let key = record.key else { continue }
-                    if !map.insert(key, offset: record.offset) {
-                        full = true
-                        mappedUpTo = record.offset
-                        return
-                    }
+                if let stop = map.insertKeys(of: batch, from: plan.checkpoint) {
+                    full = true
+                    mappedUpTo = stop
                 }
             }
             guard present else { return nil }
