@@ -115,35 +115,25 @@ public actor PostgresPartition: PartitionStorage {
     private func appendChecked(_ batches: [RecordBatch], nowMs: Int64) async throws(StorageError) -> PartitionLog.AppendResult {
         let stamp: Int64? = config.timestampType == .logAppendTime ? nowMs : nil
         var table = producers
-        var changed: [Int64: ProducerStateTable.Entry] = [:]
         var stored: [RecordBatch] = []
-        var next = nextOffset
-        let base = next
-        var duplicate: (Int64, Int64)?
-        for var batch in batches {
-            if batch.producerId >= 0 && !batch.isControl {
-                let lastSequence = Int32(truncatingIfNeeded: (Int64(batch.baseSequence) + Int64(batch.lastOffsetDelta)) % (Int64(Int32.max) + 1))
-                switch table.check(producerId: batch.producerId, epoch: batch.producerEpoch, firstSequence: batch.baseSequence, lastSequence: lastSequence) {
-                case .reject(let code):
-                    return .init(baseOffset: -1, lastOffset: -1, logAppendTime: -1, logStartOffset: logStartOffset, rejection: code)
-                case .duplicate(let first, let last):
-                    if stored.isEmpty && duplicate == nil { duplicate = (first, last) }
-                    continue
-                case .accept:
-                    table.record(producerId: batch.producerId, epoch: batch.producerEpoch, firstSequence: batch.baseSequence,
-                                 lastSequence: lastSequence, firstOffset: next, lastOffset: next + Int64(batch.lastOffsetDelta),
-                                 timestampMs: nowMs, transactional: batch.isTransactional)
-                    changed[batch.producerId] = table.producers[batch.producerId]
-                }
-            }
-            batch = Self.stamped(batch, baseOffset: next, leaderEpoch: heldEpoch ?? 0, logAppendTime: stamp)
-            next = batch.lastOffset + 1
-            stored.append(batch)
-        }
-        if stored.isEmpty, let (first, last) = duplicate {
+        let base = nextOffset
+        let epoch = heldEpoch ?? 0
+        let next: Int64
+        switch table.admit(batches, from: base, nowMs: nowMs, accept: { batch, offset in
+            stored.append(Self.stamped(batch, baseOffset: offset, leaderEpoch: epoch, logAppendTime: stamp))
+        }) {
+        case .rejected(let code):
+            return .init(baseOffset: -1, lastOffset: -1, logAppendTime: -1, logStartOffset: logStartOffset, rejection: code)
+        case .duplicate(let first, let last):
             // The original may still be in flight: answer once it is committed.
             try await waitCommitted(upTo: last + 1)
             return .init(baseOffset: first, lastOffset: last, logAppendTime: -1, logStartOffset: logStartOffset)
+        case .accepted(let end):
+            next = end
+        }
+        var changed: [Int64: ProducerStateTable.Entry] = [:]
+        for batch in stored where batch.producerId >= 0 && !batch.isControl {
+            changed[batch.producerId] = table.producers[batch.producerId]
         }
         producers = table
         try await commit(stored, producers: changed, aborted: nil, end: next)

@@ -175,34 +175,20 @@ public actor PartitionLog {
             incoming += batch.sizeInBytes
             span += Int64(batch.lastOffsetDelta) + 1
         }
-        var next = logEndOffset
-        let base = next
+        let base = logEndOffset
         var prepared: [PreparedBatch] = []
         prepared.reserveCapacity(batches.count)
         var table = producers
-        var duplicate: (Int64, Int64)?
-        for batch in batches {
-            if batch.producerId >= 0 && !batch.isControl {
-                let lastSequence = Int32(truncatingIfNeeded: (Int64(batch.baseSequence) + Int64(batch.lastOffsetDelta)) % (Int64(Int32.max) + 1))
-                switch table.check(producerId: batch.producerId, epoch: batch.producerEpoch,
-                                   firstSequence: batch.baseSequence, lastSequence: lastSequence) {
-                case .reject(let code):
-                    return AppendResult(baseOffset: -1, lastOffset: -1, logAppendTime: -1, logStartOffset: logStartOffset, rejection: code)
-                case .duplicate(let first, let last):
-                    if prepared.isEmpty && duplicate == nil { duplicate = (first, last) }
-                    continue
-                case .accept:
-                    table.record(producerId: batch.producerId, epoch: batch.producerEpoch, firstSequence: batch.baseSequence,
-                                 lastSequence: lastSequence, firstOffset: next, lastOffset: next + Int64(batch.lastOffsetDelta),
-                                 timestampMs: nowMs, transactional: batch.isTransactional)
-                }
-            }
-            let ready = PreparedBatch(batch: batch, baseOffset: next, leaderEpoch: 0, logAppendTime: stamp)
-            next = ready.lastOffset + 1
-            prepared.append(ready)
-        }
-        if prepared.isEmpty, let (first, last) = duplicate {
+        let next: Int64
+        switch table.admit(batches, from: base, nowMs: nowMs, accept: { batch, offset in
+            prepared.append(PreparedBatch(batch: batch, baseOffset: offset, leaderEpoch: 0, logAppendTime: stamp))
+        }) {
+        case .rejected(let code):
+            return AppendResult(baseOffset: -1, lastOffset: -1, logAppendTime: -1, logStartOffset: logStartOffset, rejection: code)
+        case .duplicate(let first, let last):
             return AppendResult(baseOffset: first, lastOffset: last, logAppendTime: -1, logStartOffset: logStartOffset)
+        case .accepted(let end):
+            next = end
         }
         // Offsets do not change when a segment rolls, so the roll can follow the checks.
         try guarded { () throws(StorageError) in try rollIfNeeded(incomingBytes: incoming, incomingOffsets: span, nowMs: nowMs) }
