@@ -83,9 +83,13 @@ public final class BrokerRuntime: Sendable {
             broker.groups.offsets.share(with: engine.sharedOffsets)
             // Transactions span brokers: state in the engine, markers to other leaders over
             // `inter.broker.listener.name` (the first listener by default).
+            let interBroker = config.listeners.first { $0.name == config.interBrokerListenerName } ?? config.listeners[0]
+            if config.securityProtocol(of: interBroker) != .plaintext {
+                logger.warning("the inter-broker listener is not PLAINTEXT; brokers cannot log in to each other yet, so transactions spanning brokers will not complete", metadata: ["listener": "\(interBroker.name)"])
+            }
             await broker.transactions.join(TransactionCluster(
                 view: engine.membership, shared: engine.sharedTransactions,
-                peers: InterBrokerClient(view: engine.membership, listener: config.interBrokerListenerName ?? config.listeners[0].name)
+                peers: InterBrokerClient(view: engine.membership, listener: interBroker.name)
             ))
             let last = NIOLockedValueBox((generation: engine.membership.generation, term: engine.membership.term))
             // After the cluster view changed, groups that moved away are dropped and every
