@@ -27,6 +27,23 @@ def start_broker(tmp_path, url, label="a", *extra):
     return broker
 
 
+@pytest.fixture
+def launch(tmp_path):
+    """`start_broker` for tests with several brokers: each one started is stopped at the end,
+    whatever failed on the way."""
+    started = []
+
+    def start(url, label, *extra):
+        broker = start_broker(tmp_path, url, label, *extra)
+        started.append(broker)
+        return broker
+
+    yield start
+    for broker in started:
+        if broker.process is not None:
+            broker.stop()
+
+
 def stored_offsets(postgres, db, topic):
     """(partition, next_offset) from creek_partitions, and the batches' offset ranges per partition."""
     next_offsets = dict(
@@ -185,14 +202,14 @@ def run_through_postgres_restart(postgres, broker, db, acked, failed, stop, thre
     assert_contiguous(next_offsets, ranges)
 
 
-def test_two_brokers_on_one_partition_never_assign_the_same_offset(tmp_path, postgres, database):
+def test_two_brokers_on_one_partition_never_assign_the_same_offset(launch, postgres, database):
     """Producers bootstrapped from two different brokers write one partition: Metadata sends
     both to its leader (the other answers NOT_LEADER_OR_FOLLOWER), and offsets stay unique and
     contiguous in the database. (`compat/test_cluster.py` covers failover.)"""
     url, db = database
-    first = start_broker(tmp_path, url, "a", "--node-id", "1")
+    first = launch(url, "a", "--node-id", "1")
     create_topic(first.bootstrap, "shared", 1)
-    second = start_broker(tmp_path, url, "b", "--node-id", "2")
+    second = launch(url, "b", "--node-id", "2")
     results = {}
 
     def produce(broker, label):
@@ -218,27 +235,20 @@ def test_two_brokers_on_one_partition_never_assign_the_same_offset(tmp_path, pos
         t.start()
     for t in threads:
         t.join(120)
-    try:
-        for label in ("a", "b"):
-            acked, failed = results[label]
-            assert not failed, f"broker {label}: {len(failed)} failed, e.g. {failed[:3]}"
-            assert len(acked) == 3000
-        next_offsets, ranges = stored_offsets(postgres, db, "shared")
-        assert_contiguous(next_offsets, ranges)
-        assert next_offsets[0] == 6000, f"{next_offsets[0]} records stored for 6000 acknowledged"
-        # A third broker reads every record exactly once.
-        third = start_broker(tmp_path, url, "c", "--node-id", "3")
-        try:
-            # Until every broker has seen the newcomer (its next lease renewal), their Metadata
-            # differ and a client may drop a broker handle mid-request.
-            wait_until_all_see(3, first, second, third)
-            values = [m["value"] for m in read_all(third.bootstrap, "shared", 1)]
-            assert sorted(values) == sorted(results["a"][0] + results["b"][0])
-        finally:
-            third.stop()
-    finally:
-        first.stop()
-        second.stop()
+    for label in ("a", "b"):
+        acked, failed = results[label]
+        assert not failed, f"broker {label}: {len(failed)} failed, e.g. {failed[:3]}"
+        assert len(acked) == 3000
+    next_offsets, ranges = stored_offsets(postgres, db, "shared")
+    assert_contiguous(next_offsets, ranges)
+    assert next_offsets[0] == 6000, f"{next_offsets[0]} records stored for 6000 acknowledged"
+    # A third broker reads every record exactly once.
+    third = launch(url, "c", "--node-id", "3")
+    # Until every broker has seen the newcomer (its next lease renewal), their Metadata
+    # differ and a client may drop a broker handle mid-request.
+    wait_until_all_see(3, first, second, third)
+    values = [m["value"] for m in read_all(third.bootstrap, "shared", 1)]
+    assert sorted(values) == sorted(results["a"][0] + results["b"][0])
 
 
 def test_unreachable_database_fails_startup_with_a_clear_error(tmp_path):
