@@ -23,13 +23,12 @@ struct ListOffsetsHandler: ApiHandler {
                     partitions.append(answer)
                     continue
                 }
-                guard let partition = await broker.topics.partition(wanted.name, query.partitionIndex) else {
-                    answer.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
-                    partitions.append(answer)
-                    continue
-                }
                 do {
-                    try await partition.prepareToServe()
+                    guard let partition = try await broker.topics.servingPartition(wanted.name, query.partitionIndex) else {
+                        answer.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
+                        partitions.append(answer)
+                        continue
+                    }
                     switch query.timestamp {
                     case -2, -4, -5:
                         answer.offset = await partition.logStartOffset

@@ -23,6 +23,26 @@ extension TopicRegistry {
         return self.topic(named: topic)?.partition(index)
     }
 
+    /// `partition`, ready to serve here (`prepareToServe`), for requests that name topics
+    /// by name only (ListOffsets): in a cluster the catalog is checked first, so a topic
+    /// deleted and created again through another broker is never answered for from the old
+    /// one; and when the copy names another leader, once more before the request is sent
+    /// elsewhere.
+    public func servingPartition(_ topic: String, _ index: Int32) async throws(StorageError) -> (any PartitionStorage)? {
+        await refreshFromStore()
+        guard let partition = self.topic(named: topic)?.partition(index) else { return nil }
+        do {
+            try await partition.prepareToServe()
+            return partition
+        } catch {
+            guard case .notLeader = error, engine.cluster != nil else { throw error }
+            await refreshFromStore()
+            guard let current = self.topic(named: topic)?.partition(index) else { return nil }
+            try await current.prepareToServe()
+            return current
+        }
+    }
+
     /// Brings the registry in line with the catalog as the store has it now, when other
     /// brokers share the store: topics they created are opened, topics they deleted are
     /// dropped (their data is removed by the broker that deleted them), added partitions
