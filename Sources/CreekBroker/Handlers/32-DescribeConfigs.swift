@@ -14,6 +14,10 @@ struct DescribeConfigsHandler: ApiHandler {
 
     func handle(_ request: DescribeConfigsRequest, context: RequestContext) async -> DescribeConfigsResponse? {
         var results: [DescribeConfigsResponse.DescribeConfigsResult] = []
+        if request.resources.contains(where: { TopicConfigs.ResourceType(rawValue: $0.resourceType) == .topic }) {
+            // In a cluster another broker may have just changed or created the topic.
+            await broker.topics.refreshFromStore()
+        }
         for resource in request.resources {
             var result = DescribeConfigsResponse.DescribeConfigsResult(resourceType: resource.resourceType, resourceName: resource.resourceName)
             let wanted = resource.configurationKeys.map(Set.init)

@@ -11,6 +11,8 @@ struct TopicConfigChange {
     ) async -> (KafkaErrorCode, String?) {
         switch TopicConfigs.ResourceType(rawValue: resourceType) {
         case .topic:
+            // Incremental changes apply to the overrides as the store has them now.
+            await broker.topics.refreshFromStore()
             guard let topic = broker.topics.topic(named: resourceName) else {
                 return (.unknownTopicOrPartition, "Topic '\(resourceName)' does not exist.")
             }
