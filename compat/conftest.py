@@ -130,9 +130,26 @@ class CreekCluster:
             args = list(extra_args if extra_args is not None else broker.extra_args)
             broker.start([*args, "--node-id", str(node)], timeout=timeout)
             broker.extra_args = args
-        # Every broker has seen the others (lease renewals are a third of the 6 s lease).
-        time.sleep(2.5)
+        # Every broker has seen the others (lease renewals are a third of the 6 s lease) before
+        # the test starts: a view that changes under a test's load moves leaders, and a test
+        # of ordering without idempotence would see Kafka's reordering on retry.
+        deadline = time.monotonic() + timeout
+        for broker in self.brokers:
+            while len(self._live_seen_by(broker)) < len(self.brokers):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"broker at {broker.bootstrap} did not see {len(self.brokers)} live brokers")
+                time.sleep(0.1)
         return self
+
+    @staticmethod
+    def _live_seen_by(broker):
+        import json
+        import urllib.request
+        try:
+            with urllib.request.urlopen(broker.http + "/api/cluster", timeout=2) as reply:
+                return json.load(reply)["brokers"]
+        except OSError:
+            return []
 
     def stop(self, sig=signal.SIGTERM, timeout=30.0):
         codes = [broker.stop(sig, timeout) for broker in self.brokers]
