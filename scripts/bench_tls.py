@@ -6,13 +6,17 @@ generator (bench/creek-load.c, Debian's librdkafka 2.0.2) producing then consumi
 
     python3 scripts/bench_tls.py [--quick]
 
-Prints the median msgs/s and MB/s per listener and the TLS / plaintext ratios.
+Prints the median msgs/s and MB/s per listener and the TLS / plaintext ratios, and where the
+CPU went: the load generator's and the broker's CPU seconds per run, and the busiest thread of
+each as a share of the run's wall time (librdkafka does a connection's I/O, batching and TLS
+on one thread per broker; a thread near 100% is what bounds the run).
 """
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,6 +40,52 @@ def certificates(directory):
     return keystore, Path(directory, "ca.pem")
 
 
+def thread_cpu(pid):
+    """CPU seconds per thread name of a process (threads of one name summed)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    threads = {}
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                name = (task / "comm").read_text().strip()
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            threads[name] = threads.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    except OSError:
+        pass
+    return threads
+
+
+def measured(args, env, broker_pid):
+    """Runs the load generator, sampling its threads' CPU until it exits: (output, its total
+    CPU seconds, its threads' CPU as last sampled, the broker's threads' CPU during the run)."""
+    before = thread_cpu(broker_pid)
+    output = tempfile.TemporaryFile(mode="w+")
+    child = subprocess.Popen(args, env=env, stdout=output, stderr=subprocess.DEVNULL, text=True)
+    client = {}
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        client = thread_cpu(child.pid) or client
+        time.sleep(0.02)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"{args} failed ({child.returncode})")
+    after = thread_cpu(broker_pid)
+    broker = {name: after[name] - before.get(name, 0.0) for name in after}
+    output.seek(0)
+    return output.read(), usage.ru_utime + usage.ru_stime, client, broker
+
+
+def busiest(threads, seconds):
+    """The thread with the most CPU, as a share of the load generator's measured seconds (its
+    CPU includes start-up, so a share a little over 100% means busy all the time)."""
+    name, used = max(threads.items(), key=lambda item: item[1], default=("-", 0.0))
+    return f"{name} {used / seconds:.0%}"
+
+
 def main():
     run(["swift", "build", "-c", "release", "--product", "creek"], cwd=ROOT)
     creek = Path(run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT).strip()) / "creek"
@@ -54,19 +104,23 @@ def main():
         "tls": (f"127.0.0.1:{secure}", {"CREEK_LOAD_CONFIG": f"security.protocol=SSL;ssl.ca.location={ca}"}),
     }
     results = {(kind, name): [] for kind in ("produce", "consume") for name in listeners}
+    cpu = {(kind, name): [] for kind in ("produce", "consume") for name in listeners}
     try:
         for attempt in range(REPEATS):
             for name, (bootstrap, env) in listeners.items():
                 environment = {**os.environ, **env}
                 topic = f"tls{attempt}{name}"
                 run([str(load), "create", bootstrap, topic, "1"], env=environment, timeout=60)
-                produced = parse(run([str(load), "produce", bootstrap, topic, "1", str(COUNT), str(SIZE), "all"],
-                                     env=environment, timeout=600).strip().splitlines()[-1])
-                consumed = parse(run([str(load), "consume", bootstrap, topic, "1", str(COUNT)],
-                                     env=environment, timeout=600).strip().splitlines()[-1])
-                results[("produce", name)].append(produced["msgs_per_sec"])
-                results[("consume", name)].append(consumed["msgs_per_sec"])
-                print(f"  run {attempt + 1} {name}: produce {produced['msgs_per_sec']:,.0f}/s, consume {consumed['msgs_per_sec']:,.0f}/s", flush=True)
+                for kind in ("produce", "consume"):
+                    args = [str(load), kind, bootstrap, topic, "1", str(COUNT)] + ([str(SIZE), "all"] if kind == "produce" else [])
+                    output, client_cpu, client, served = measured(args, environment, broker.pid)
+                    figures = parse(output.strip().splitlines()[-1])
+                    rate, seconds = figures["msgs_per_sec"], figures["seconds"]
+                    results[(kind, name)].append(rate)
+                    cpu[(kind, name)].append((client_cpu, sum(served.values())))
+                    print(f"  run {attempt + 1} {name} {kind}: {rate:,.0f} msgs/s in {seconds:.2f} s; load generator "
+                          f"{client_cpu:.2f} s CPU (busiest thread {busiest(client, seconds)}), broker "
+                          f"{sum(served.values()):.2f} s CPU (busiest {busiest(served, seconds)})", flush=True)
     finally:
         broker.terminate()
         broker.wait(timeout=60)
@@ -78,6 +132,17 @@ def main():
         p = statistics.median(results[(kind, "plaintext")])
         t = statistics.median(results[(kind, "tls")])
         print(f"| {kind} | {p:,.0f} ({p * SIZE / 1e6:.0f}) | {t:,.0f} ({t * SIZE / 1e6:.0f}) | {t / p:.2f}x |")
+    print()
+    print("CPU microseconds per record (medians): load generator / broker")
+    print("| 1 KiB records | plaintext | TLS |")
+    print("|---|---|---|")
+    for kind in ("produce", "consume"):
+        cells = []
+        for name in listeners:
+            client = statistics.median(c for c, _ in cpu[(kind, name)]) / COUNT * 1e6
+            served = statistics.median(b for _, b in cpu[(kind, name)]) / COUNT * 1e6
+            cells.append(f"{client:.2f} / {served:.2f}")
+        print(f"| {kind} | {cells[0]} | {cells[1]} |")
 
 
 if __name__ == "__main__":
