@@ -45,7 +45,7 @@ struct AclCommand: AsyncParsableCommand {
     }
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Allow (or with --deny, deny) operations on a resource.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Allow (or with --deny, deny) operations on a resource.")
         @OptionGroup var client: ClientOptions
         @OptionGroup var selection: Selection
 
@@ -64,7 +64,7 @@ struct AclCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The ACLs matching the options (all without any).")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "The ACLs matching the options (all without any).")
         @OptionGroup var client: ClientOptions
         @OptionGroup var selection: Selection
         @OptionGroup var output: OutputOption
@@ -88,7 +88,7 @@ struct AclCommand: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove the ACLs matching the options (at least one).")
+        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove the ACLs matching the options (at least one).")
         @OptionGroup var client: ClientOptions
         @OptionGroup var selection: Selection
 

@@ -13,7 +13,7 @@ struct ClusterCommand: AsyncParsableCommand {
     )
 
     struct Info: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cluster id, controller, brokers and the API versions each serves.")
+        static let configuration = CommandConfiguration(commandName: "info", abstract: "Cluster id, controller, brokers and the API versions each serves.")
         @OptionGroup var client: ClientOptions
         @OptionGroup var output: OutputOption
 

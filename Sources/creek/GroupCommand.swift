@@ -17,7 +17,7 @@ struct GroupCommand: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every group with its state.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Every group with its state.")
         @OptionGroup var client: ClientOptions
         @OptionGroup var output: OutputOption
 
@@ -31,7 +31,7 @@ struct GroupCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A group's members and assignments, and each partition's committed offset and lag.")
+        static let configuration = CommandConfiguration(commandName: "describe", abstract: "A group's members and assignments, and each partition's committed offset and lag.")
         @OptionGroup var client: ClientOptions
         @OptionGroup var output: OutputOption
         @Argument(help: "The group.") var group: String
@@ -78,7 +78,7 @@ struct GroupCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete empty groups and their offsets.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete empty groups and their offsets.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "The groups.") var groups: [String]
 

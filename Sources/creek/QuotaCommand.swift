@@ -11,7 +11,7 @@ struct QuotaCommand: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every quota entity and its values.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Every quota entity and its values.")
         @OptionGroup var client: ClientOptions
         @OptionGroup var output: OutputOption
 
@@ -30,7 +30,7 @@ struct QuotaCommand: AsyncParsableCommand {
     }
 
     struct Set: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set or remove quota values of a user and/or client id.")
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Set or remove quota values of a user and/or client id.")
         @OptionGroup var client: ClientOptions
         @Option(help: "The user (the name after User:).") var user: String?
         @Flag(help: "The default user (every user without its own quota).") var defaultUser = false

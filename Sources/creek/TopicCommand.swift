@@ -11,7 +11,7 @@ struct TopicCommand: AsyncParsableCommand {
     )
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a topic.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a topic.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "The topic.") var topic: String
         @Option(name: [.short, .long], help: "Partitions.") var partitions: Int32 = 1
@@ -28,7 +28,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List topics with their partition counts.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List topics with their partition counts.")
         @OptionGroup var client: ClientOptions
         @OptionGroup var output: OutputOption
         @Flag(name: .customLong("internal"), help: "Include internal topics.") var includeInternal = false
@@ -46,7 +46,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A topic's partitions (leader, low and high watermarks) and settings (defaults marked).")
+        static let configuration = CommandConfiguration(commandName: "describe", abstract: "A topic's partitions (leader, low and high watermarks) and settings (defaults marked).")
         @OptionGroup var client: ClientOptions
         @OptionGroup var output: OutputOption
         @Argument(help: "The topic.") var topic: String
@@ -97,7 +97,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete topics.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete topics.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "The topics.") var topics: [String]
 

@@ -18,7 +18,7 @@ struct UserCommand: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every SCRAM user with its mechanisms and iterations.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Every SCRAM user with its mechanisms and iterations.")
         @OptionGroup var client: ClientOptions
         @OptionGroup var output: OutputOption
 
@@ -34,7 +34,7 @@ struct UserCommand: AsyncParsableCommand {
     }
 
     struct Set: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a user or change its password (read from standard input).")
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Create a user or change its password (read from standard input).")
         @OptionGroup var client: ClientOptions
         @Argument(help: "The user name.") var user: String
         @Option(help: "SCRAM-SHA-256 or SCRAM-SHA-512.") var mechanism = "SCRAM-SHA-256"
@@ -59,7 +59,7 @@ struct UserCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a user's credential for a mechanism.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a user's credential for a mechanism.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "The user name.") var user: String
         @Option(help: "SCRAM-SHA-256 or SCRAM-SHA-512.") var mechanism = "SCRAM-SHA-256"

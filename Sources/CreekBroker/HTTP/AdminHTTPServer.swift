@@ -8,7 +8,11 @@ public import ServiceLifecycle
 /// connection's requests are read whole (bodies up to 1 MiB), answered by `AdminRoutes` in
 /// order, and kept alive as the client asks. Runs as a `Service`; graceful shutdown stops
 /// accepting and ends open connections.
-public final class AdminHTTPServer: Service, Sendable {
+public final class AdminHTTPServer: Service, Sendable, CustomStringConvertible {
+    /// How service-lifecycle names it in its logs (a description also spares the runtime a
+    /// reflective look at the type on every start).
+    public var description: String { "admin HTTP listener" }
+
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     private let server: NIOAsyncChannel<Connection, Never>

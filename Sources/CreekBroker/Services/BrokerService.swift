@@ -7,7 +7,11 @@ public import ServiceLifecycle
 /// The running broker as a `Service`: listens, runs retention, the log cleaner and (for
 /// `--flush os`) the periodic flush, and on graceful shutdown (SIGTERM/SIGINT) stops accepting, lets
 /// in-flight requests finish, fsyncs every partition and writes the clean-shutdown marker.
-public final class BrokerService: Service, Sendable {
+public final class BrokerService: Service, Sendable, CustomStringConvertible {
+    /// How service-lifecycle names it in its logs (a description also spares the runtime a
+    /// reflective look at the type on every start).
+    public var description: String { "Kafka listeners" }
+
     let broker: Broker
     let group: any EventLoopGroup
     /// Called with the bound address once the broker accepts connections.
