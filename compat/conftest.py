@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,8 @@ class Creek:
         # CREEK_TEST_POSTGRES=postgres://USER@HOST:PORT: every test broker stores its topics in
         # its own new database on that server (the suite run against the PostgreSQL engine).
         if storage_url is None and os.environ.get("CREEK_TEST_POSTGRES"):
-            storage_url = _new_database(os.environ["CREEK_TEST_POSTGRES"], f"creek_{self.port}_{os.getpid()}")
+            # A port can come round again within one run: the name also carries a random part.
+            storage_url = _new_database(os.environ["CREEK_TEST_POSTGRES"], f"creek_{self.port}_{os.getpid()}_{uuid.uuid4().hex[:8]}")
         self.storage_args = ["--storage", storage_url] if storage_url else []
         self.http_port = free_port()
         self.extra_args = list(extra_args)
