@@ -114,9 +114,31 @@ def status_kb(pid, field):
     return -1
 
 
-def cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def stat_cpu_seconds(stat):
+    """User plus system CPU seconds from a /proc .../stat file's text."""
+    fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    return stat_cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
+
+
+def thread_cpu(pid):
+    """CPU seconds per thread name of a process (threads of one name summed); empty once it
+    has exited."""
+    threads = {}
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                name = (task / "comm").read_text().strip()
+                seconds = stat_cpu_seconds((task / "stat").read_text())
+            except OSError:
+                continue
+            threads[name] = threads.get(name, 0.0) + seconds
+    except OSError:
+        pass
+    return threads
 
 
 def wait_for_port(port, seconds=30):
