@@ -29,19 +29,33 @@ extension RecordBatch {
         guard count >= 0 else { return .invalidRecordCount(recordsCount: Int32(clamping: count), lastOffsetDelta: lastOffsetDelta) }
         var cursor = VarintCursor(bytes: bytes, position: 0)
         var previous: Int32 = -1
+        // Lengths are read still zig-zag encoded (`raw & 1` is the sign, `raw >> 1` the size
+        // of a non-negative one). Positions never pass `bytes.count` and lengths fit in 31
+        // bits, so the position arithmetic cannot overflow and every range is ordered.
         for index in 0..<count {
             func fail(_ reason: String) -> RecordBatchError { .malformedRecord(index: index, reason: reason) }
             let start = cursor.position
-            guard let length = cursor.varint() else { return fail("bad length varint") }
-            guard length >= 0, cursor.position + Int(length) <= bytes.count else { return fail("length \(length) exceeds the batch") }
-            let end = cursor.position + Int(length)
-            var record = VarintCursor(bytes: bytes, position: cursor.position, end: end)
-            guard let attributes = record.int8(), let timestampDelta = record.varlong(), let offsetDelta = record.varint() else {
+            guard let rawLength = cursor.rawVarint() else { return fail("bad length varint") }
+            let length = Int(rawLength >> 1)
+            guard rawLength & 1 == 0, length <= cursor.end &- cursor.position else {
+                return fail("length \(VarintCursor.zigzag(rawLength)) exceeds the batch")
+            }
+            let body = cursor.position
+            let end = body &+ length
+            var record = VarintCursor(bytes: bytes, position: body, end: end)
+            // The attributes byte is skipped here and read below only if `visit` uses it.
+            guard record.skip(1), let timestampDelta = record.varlong(), let rawOffsetDelta = record.rawVarint() else {
                 return fail("truncated record header")
             }
+            let offsetDelta: Int32
             if contiguous {
-                guard offsetDelta == Int32(truncatingIfNeeded: index) else { return fail("offset delta \(offsetDelta), expected \(index)") }
+                // index < 2^31, so its zig-zag form is index << 1.
+                offsetDelta = Int32(truncatingIfNeeded: index)
+                guard rawOffsetDelta == UInt32(truncatingIfNeeded: index) << 1 else {
+                    return fail("offset delta \(VarintCursor.zigzag(rawOffsetDelta)), expected \(index)")
+                }
             } else {
+                offsetDelta = VarintCursor.zigzag(rawOffsetDelta)
                 guard offsetDelta > previous, offsetDelta <= lastOffsetDelta else {
                     return fail("offset delta \(offsetDelta) after \(previous), last \(lastOffsetDelta)")
                 }
@@ -49,18 +63,24 @@ extension RecordBatch {
             previous = offsetDelta
             guard let key = record.nullableBytes() else { return fail("bad key length") }
             guard let value = record.nullableBytes() else { return fail("bad value length") }
-            guard let headerCount = record.varint(), headerCount >= 0, Int(headerCount) <= end - record.position else {
+            guard let rawHeaderCount = record.rawVarint(), rawHeaderCount & 1 == 0,
+                  Int(rawHeaderCount >> 1) <= end &- record.position else {
                 return fail("bad header count")
             }
+            let headerCount = Int(rawHeaderCount >> 1)
             let headersStart = record.position
-            for _ in 0..<Int(headerCount) {
-                guard let keyLength = record.varint(), keyLength >= 0, record.skip(Int(keyLength)) else { return fail("bad header key") }
+            for _ in 0..<headerCount {
+                guard let keyLength = record.rawVarint(), keyLength & 1 == 0, record.skip(Int(keyLength >> 1)) else {
+                    return fail("bad header key")
+                }
                 guard record.nullableBytes() != nil else { return fail("bad header value") }
             }
-            guard record.position == end else { return fail("\(end - record.position) bytes left inside the record") }
+            guard record.position == end else { return fail("\(end &- record.position) bytes left inside the record") }
             visit(RecordSpan(
-                bytes: start..<end, attributes: attributes, timestampDelta: timestampDelta, offsetDelta: offsetDelta,
-                key: key.range, value: value.range, headerCount: Int(headerCount), headers: headersStart..<end
+                bytes: Range(uncheckedBounds: (start, end)), attributes: Int8(bitPattern: bytes[body]),
+                timestampDelta: timestampDelta, offsetDelta: offsetDelta,
+                key: key.range, value: value.range, headerCount: headerCount,
+                headers: Range(uncheckedBounds: (headersStart, end))
             ))
             cursor.position = end
         }
@@ -151,11 +171,37 @@ struct VarintCursor {
         return nil
     }
 
+    /// A varint of at most 5 bytes still zig-zag encoded, or nil when it is longer or overruns.
+    @inline(__always)
+    mutating func rawVarint() -> UInt32? {
+        // One bounds check covers both bytes of the common one- and two-byte forms.
+        if end &- position >= 2 {
+            let first = UInt32(bytes[position])
+            if first < 0x80 {
+                position &+= 1
+                return first
+            }
+            let second = UInt32(bytes[position &+ 1])
+            if second < 0x80 {
+                position &+= 2
+                return (first & 0x7F) | second << 7
+            }
+        } else if position < end, bytes[position] < 0x80 {
+            defer { position &+= 1 }
+            return UInt32(bytes[position])
+        }
+        guard let raw = unsignedMultiByte(maxBytes: 5), raw <= UInt64(UInt32.max) else { return nil }
+        return UInt32(raw)
+    }
+
     @inline(__always)
     mutating func varint() -> Int32? {
-        guard let raw = unsigned(maxBytes: 5), raw <= UInt64(UInt32.max) else { return nil }
-        let value = UInt32(raw)
-        return Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+        rawVarint().map(Self.zigzag)
+    }
+
+    @inline(__always)
+    static func zigzag(_ raw: UInt32) -> Int32 {
+        Int32(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
     }
 
     @inline(__always)
@@ -171,10 +217,12 @@ struct VarintCursor {
         return Int8(bitPattern: bytes[position])
     }
 
+    /// Moves past `count` bytes; false when `count` is negative or runs past `end`
+    /// (`position` never passes `end`, so `end - position` cannot overflow).
     @inline(__always)
     mutating func skip(_ count: Int) -> Bool {
-        guard count >= 0, position + count <= end else { return false }
-        position += count
+        guard count >= 0, count <= end &- position else { return false }
+        position &+= count
         return true
     }
 
@@ -182,11 +230,14 @@ struct VarintCursor {
     /// nil itself when the length is invalid or overruns.
     @inline(__always)
     mutating func nullableBytes() -> NullableRange? {
-        guard let length = varint() else { return nil }
-        if length == -1 { return NullableRange(range: nil) }
+        guard let raw = rawVarint() else { return nil }
+        // Zig-zag 1 is -1 (null); any other odd value is a negative length.
+        if raw & 1 != 0 { return raw == 1 ? NullableRange(range: nil) : nil }
+        let length = Int(raw >> 1)
+        guard length <= end &- position else { return nil }
         let start = position
-        guard length >= 0, skip(Int(length)) else { return nil }
-        return NullableRange(range: start..<position)
+        position &+= length
+        return NullableRange(range: Range(uncheckedBounds: (start, position)))
     }
 }
 
