@@ -19,9 +19,6 @@ public final class PostgresEngine: StorageEngine {
     let logger: Logger
     /// This broker's membership: live brokers, leases, who leads what.
     public let membership: PostgresCluster
-    /// The catalog as this broker last loaded or saved it: a save deletes only the topics
-    /// that were in it and are no longer, so brokers saving concurrently keep each other's.
-    private let known = NIOLockedValueBox<[String: TopicCatalog.Topic]>([:])
     private let watchers = NIOLockedValueBox<[Task<Void, Never>]>([])
     /// The catalog version this broker has adopted (`creek_cluster.catalog_version`).
     private let catalogVersion = NIOLockedValueBox<Int64>(-1)
@@ -100,6 +97,12 @@ public final class PostgresEngine: StorageEngine {
     /// generic one).
     static func storageError(_ error: any Error) -> StorageError {
         if let error = error as? StorageError { return error }
+        // `withTransaction` wraps what its body threw (a lost leadership, a catalog
+        // conflict): that error, not the wrapper, says what happened.
+        if let error = error as? PostgresTransactionError,
+           let cause = error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError {
+            return storageError(cause)
+        }
         if let error = error as? PostgresEngineError { return .database(error.description) }
         if let error = error as? DeadlinePassed { return .database(error.description) }
         if let error = error as? PSQLError {
@@ -124,18 +127,27 @@ public final class PostgresEngine: StorageEngine {
                 let overrides = (try? JSONDecoder().decode([String: String].self, from: Data(configs.utf8))) ?? [:]
                 catalog.topics.append(.init(name: name, id: id, partitions: partitions, configs: overrides))
             }
-            known.withLockedValue { known in known = Dictionary(catalog.topics.map { ($0.name, $0) }, uniquingKeysWith: { $1 }) }
             return catalog
         } catch {
             throw Self.storageError(error)
         }
     }
 
-    public func saveCatalog(_ catalog: TopicCatalog) async throws(StorageError) {
-        let previous = known.withLockedValue { $0 }
+    /// Saves only what changed between `previous` (the catalog this broker derived the new
+    /// one from) and `catalog`, each topic only if its row is still the one it read: a new
+    /// topic only if no topic of that name exists, a changed one only if its partition count
+    /// and overrides are unchanged in the store. Otherwise nothing is saved and the error is
+    /// `.catalogConflict` (two brokers creating one name, or changing one topic, at the same
+    /// moment). Topics other brokers created meanwhile are never touched: they are in
+    /// neither catalog.
+    public func saveCatalog(_ catalog: TopicCatalog, replacing previousCatalog: TopicCatalog?) async throws(StorageError) {
+        let previous = Dictionary((previousCatalog?.topics ?? []).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
         let names = Set(catalog.topics.map(\.name))
         let removed = previous.values.filter { !names.contains($0.name) }
         let changed = catalog.topics.filter { previous[$0.name] != $0 }
+        func json(_ configs: [String: String]) -> String {
+            String(decoding: (try? JSONEncoder().encode(configs)) ?? Data("{}".utf8), as: UTF8.self)
+        }
         do {
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("""
@@ -146,16 +158,28 @@ public final class PostgresEngine: StorageEngine {
                     try await connection.query("DELETE FROM creek_topics WHERE name = \(topic.name) AND topic_id = \(topic.id)", logger: logger)
                 }
                 for topic in changed {
-                    let configs = String(decoding: (try? JSONEncoder().encode(topic.configs)) ?? Data("{}".utf8), as: UTF8.self)
-                    try await connection.query("""
-                        INSERT INTO creek_topics (name, topic_id, partitions, configs)
-                        VALUES (\(topic.name), \(topic.id), \(topic.partitions), \(configs))
-                        ON CONFLICT (name) DO UPDATE SET partitions = excluded.partitions, configs = excluded.configs
-                        WHERE creek_topics.topic_id = excluded.topic_id
-                        """, logger: logger)
+                    let configs = json(topic.configs)
+                    let rows: PostgresRowSequence
+                    if let before = previous[topic.name], before.id == topic.id {
+                        let readConfigs = json(before.configs)
+                        rows = try await connection.query("""
+                            UPDATE creek_topics SET partitions = \(topic.partitions), configs = \(configs)
+                            WHERE name = \(topic.name) AND topic_id = \(topic.id)
+                              AND partitions = \(before.partitions) AND configs::jsonb = \(readConfigs)::jsonb
+                            RETURNING name
+                            """, logger: logger)
+                    } else {
+                        rows = try await connection.query("""
+                            INSERT INTO creek_topics (name, topic_id, partitions, configs)
+                            VALUES (\(topic.name), \(topic.id), \(topic.partitions), \(configs))
+                            ON CONFLICT DO NOTHING RETURNING name
+                            """, logger: logger)
+                    }
+                    var saved = false
+                    for try await _ in rows.decode(String.self) { saved = true }
+                    if !saved { throw StorageError.catalogConflict(topic: topic.name) }
                 }
             }
-            known.withLockedValue { known in known = Dictionary(catalog.topics.map { ($0.name, $0) }, uniquingKeysWith: { $1 }) }
         } catch {
             throw Self.storageError(error)
         }

@@ -30,6 +30,10 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Another broker changed what this one coordinates (a transactional id's state): this
     /// one must load it again before acting on it.
     case notCoordinator(String)
+    /// Another broker changed this topic's catalog entry (or created a topic of this name)
+    /// since this broker read it; nothing of the save was kept. Read the catalog again and
+    /// decide afresh.
+    case catalogConflict(topic: String)
 
     /// True for a full disk or quota: the data written so far is intact and appends can
     /// succeed again once space is freed.
@@ -65,6 +69,8 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
             return "this broker no longer leads \(partition)"
         case .notCoordinator(let what):
             return "another broker coordinates \(what) now"
+        case .catalogConflict(let topic):
+            return "another broker changed topic '\(topic)' in the catalog at the same time"
         }
     }
 }

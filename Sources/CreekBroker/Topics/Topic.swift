@@ -34,6 +34,9 @@ public enum TopicError: Error, Hashable, Sendable {
     case invalidConfig(String)
     case deletionDisabled
     case storage(String)
+    /// Another broker of the cluster changed the topic (or created one of this name) at the
+    /// same moment; nothing of this change was saved.
+    case changedConcurrently(String)
 
     public var code: KafkaErrorCode {
         switch self {
@@ -45,6 +48,8 @@ public enum TopicError: Error, Hashable, Sendable {
         case .invalidConfig: return .invalidConfig
         case .deletionDisabled: return .topicDeletionDisabled
         case .storage: return .kafkaStorageError
+        // Retriable: the client sends the change again, over the catalog as it is now.
+        case .changedConcurrently: return .requestTimedOut
         }
     }
 
@@ -56,6 +61,8 @@ public enum TopicError: Error, Hashable, Sendable {
              .invalidConfig(let reason), .storage(let reason):
             return reason
         case .deletionDisabled: return "Topic deletion is disabled (delete.topic.enable=false)."
+        case .changedConcurrently(let name):
+            return "Topic '\(name)' was changed through another broker at the same moment; nothing was changed, try again."
         }
     }
 }

@@ -14,12 +14,29 @@ extension TopicRegistry {
         return try result.get()
     }
 
-    /// Runs storage work; a failure becomes `.storage`.
+    /// Runs storage work; a failure becomes `.storage`, a catalog conflict (another broker
+    /// changed the same topic meanwhile) `.changedConcurrently`.
     private func storage<T>(_ what: String, _ body: () async throws(StorageError) -> T) async throws(TopicError) -> T {
         do {
             return try await body()
         } catch {
+            if case .catalogConflict(let topic) = error { throw .changedConcurrently(topic) }
             throw .storage("\(what): \(error)")
+        }
+    }
+
+    /// Runs `change` again over the catalog as the store has it now while another broker's
+    /// change to the same topic keeps winning the race (a few times, then the error stands).
+    private func retryingConflicts<T>(_ change: () async throws(TopicError) -> T) async throws(TopicError) -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await change()
+            } catch {
+                guard case .changedConcurrently = error, attempt < 4 else { throw error }
+                attempt += 1
+                await refreshFromStore()
+            }
         }
     }
 
@@ -46,18 +63,38 @@ extension TopicRegistry {
                 throw .invalidConfig("Invalid config \(key)=\(value): \(problem)")
             }
         }
-        return try await serialized { () async throws(TopicError) -> Topic in
+        do {
+            return try await createOnce(name: name, count: count, configs: configs, validateOnly: validateOnly)
+        } catch {
+            guard case .changedConcurrently = error else { throw error }
+            // Another broker created a topic of this name at the same moment and saved first.
+            await refreshFromStore()
+            throw .alreadyExists(name)
+        }
+    }
+
+    private func createOnce(name: String, count: Int32, configs: [String: String], validateOnly: Bool) async throws(TopicError) -> Topic {
+        try await serialized { () async throws(TopicError) -> Topic in
             if topic(named: name) != nil { throw .alreadyExists(name) }
             let id = Self.newTopicId()
             let logConfig = TopicConfigs.logConfig(broker: config, overrides: configs)
             if validateOnly { return Topic(name: name, id: id, partitions: [], overrides: configs, logConfig: logConfig) }
-            var updated = catalog
+            let before = catalog
+            var updated = before
             updated.topics.append(.init(name: name, id: Self.hex(id), partitions: count, configs: configs))
             let saved = updated
             let partitions = try await storage("Could not create topic '\(name)'") { () async throws(StorageError) -> [any PartitionStorage] in
                 var logs: [any PartitionStorage] = []
                 for index in 0..<count { logs.append(try await openNewPartition(topic: name, id: id, index: index, logConfig: logConfig)) }
-                try await engine.saveCatalog(saved)
+                do throws(StorageError) {
+                    try await engine.saveCatalog(saved, replacing: before)
+                } catch {
+                    // Lost the race for the name: the partitions opened for it go again.
+                    if case .catalogConflict = error {
+                        for log in logs { (try? await log.retire(tag: Self.hex(id)))?() }
+                    }
+                    throw error
+                }
                 return logs
             }
             let created = Topic(name: name, id: id, partitions: partitions, overrides: configs, logConfig: logConfig)
@@ -76,11 +113,12 @@ extension TopicRegistry {
         guard config.deleteTopicEnable else { throw .deletionDisabled }
         let removed = try await serialized { () async throws(TopicError) -> Topic in
             guard let topic = topic(named: name) else { throw .unknownTopic(name) }
-            var updated = catalog
+            let before = catalog
+            var updated = before
             updated.topics.removeAll { $0.name == name }
             let saved = updated
             try await storage("Could not delete topic '\(name)'") { () async throws(StorageError) in
-                try await engine.saveCatalog(saved)
+                try await engine.saveCatalog(saved, replacing: before)
             }
             state.withLockedValue { state in
                 state.catalog = saved
@@ -110,6 +148,12 @@ extension TopicRegistry {
 
     /// Raises a topic's partition count to `total`.
     public func createPartitions(name: String, total: Int32, validateOnly: Bool) async throws(TopicError) {
+        try await retryingConflicts { () async throws(TopicError) in
+            try await createPartitionsOnce(name: name, total: total, validateOnly: validateOnly)
+        }
+    }
+
+    private func createPartitionsOnce(name: String, total: Int32, validateOnly: Bool) async throws(TopicError) {
         try await serialized { () async throws(TopicError) in
             guard let topic = topic(named: name) else { throw .unknownTopic(name) }
             let current = Int32(topic.partitions.count)
@@ -118,14 +162,15 @@ extension TopicRegistry {
             }
             guard total <= 100_000 else { throw .invalidPartitions("Number of partitions \(total) is above the limit of 100000.") }
             if validateOnly { return }
-            var updated = catalog
+            let before = catalog
+            var updated = before
             if let position = updated.topics.firstIndex(where: { $0.name == name }) { updated.topics[position].partitions = total }
             let saved = updated
             let logConfig = topic.logConfig
             let added = try await storage("Could not add partitions to '\(name)'") { () async throws(StorageError) -> [any PartitionStorage] in
                 var logs: [any PartitionStorage] = []
                 for index in current..<total { logs.append(try await openNewPartition(topic: name, id: topic.id, index: index, logConfig: logConfig)) }
-                try await engine.saveCatalog(saved)
+                try await engine.saveCatalog(saved, replacing: before)
                 return logs
             }
             state.withLockedValue { state in
@@ -138,14 +183,18 @@ extension TopicRegistry {
     }
 
     /// Replaces a topic's config overrides (already validated) and applies them to its logs.
-    public func setConfigs(name: String, overrides: [String: String]) async throws(TopicError) {
+    /// With `computedFrom` (the overrides the new set was derived from), refuses with
+    /// `.changedConcurrently` when another change got in first, here or through another broker.
+    public func setConfigs(name: String, overrides: [String: String], computedFrom base: [String: String]? = nil) async throws(TopicError) {
         let updated = try await serialized { () async throws(TopicError) -> Topic in
             guard let topic = topic(named: name) else { throw .unknownTopic(name) }
-            var updated = catalog
+            if let base, topic.overrides != base { throw .changedConcurrently(name) }
+            let before = catalog
+            var updated = before
             if let position = updated.topics.firstIndex(where: { $0.name == name }) { updated.topics[position].configs = overrides }
             let saved = updated
             try await storage("Could not save configs of '\(name)'") { () async throws(StorageError) in
-                try await engine.saveCatalog(saved)
+                try await engine.saveCatalog(saved, replacing: before)
             }
             let changed = Topic(
                 name: name, id: topic.id, partitions: topic.partitions, overrides: overrides,

@@ -86,7 +86,7 @@ public final class TopicRegistry: Sendable {
             }
             add(entry, partitions: partitions, logConfig: logConfig, to: &state)
         }
-        if saved == nil { try await engine.saveCatalog(catalog) }
+        if saved == nil { try await engine.saveCatalog(catalog, replacing: nil) }
         return TopicRegistry(config: config, engine: engine, files: files, clock: clock, state: state)
     }
 

@@ -16,7 +16,7 @@ public struct LocalLogEngine: StorageEngine {
         return try await StorageExecutor.run { () throws(StorageError) in try TopicCatalog.load(dataDirectory: directory, files: files) }
     }
 
-    public func saveCatalog(_ catalog: TopicCatalog) async throws(StorageError) {
+    public func saveCatalog(_ catalog: TopicCatalog, replacing previous: TopicCatalog?) async throws(StorageError) {
         let (directory, files) = (dataDirectory, self.files)
         try await StorageExecutor.run { () throws(StorageError) in try catalog.save(dataDirectory: directory, files: files) }
     }

@@ -8,8 +8,12 @@ public protocol StorageEngine: Sendable {
     var name: String { get }
     /// The saved catalog, or nil when this store has none yet.
     func loadCatalog() async throws(StorageError) -> TopicCatalog?
-    /// Saves the catalog durably before it returns.
-    func saveCatalog(_ catalog: TopicCatalog) async throws(StorageError)
+    /// Saves the catalog durably before it returns. `previous` is the catalog this broker
+    /// derived it from (nil: none was saved yet). A store shared by several brokers saves
+    /// only what differs between the two — each changed topic only if the store still has
+    /// `previous`'s version of it, a new one only if its name is free — and otherwise
+    /// saves nothing and throws `.catalogConflict`; a broker's own store writes it whole.
+    func saveCatalog(_ catalog: TopicCatalog, replacing previous: TopicCatalog?) async throws(StorageError)
     /// Opens an existing partition (`isNew` false) or creates an empty one; with `recover`
     /// (after an unclean stop) the engine validates what may be torn. `topicId` (32 hex
     /// digits) tells a re-created topic from an old one of the same name.
