@@ -245,11 +245,12 @@ extension PostgresPartition {
     public func appendMarker(producerId: Int64, epoch: Int16, marker: TransactionMarker, nowMs: Int64) async throws(StorageError) -> PartitionLog.MarkerOutcome {
         try await lead()
         guard producers.acceptsMarker(producerId: producerId, epoch: epoch) else { return .staleEpoch }
+        if producers.markerFenced(producerId: producerId, coordinatorEpoch: marker.coordinatorEpoch) { return .coordinatorFenced }
         let offset = nextOffset
         let batch = Self.stamped(
             marker.batch(producerId: producerId, epoch: epoch, timestampMs: nowMs), baseOffset: offset, leaderEpoch: heldEpoch ?? 0, logAppendTime: nil
         )
-        let first = producers.endTransaction(producerId: producerId, epoch: epoch, timestampMs: nowMs)
+        let first = producers.endTransaction(producerId: producerId, epoch: epoch, timestampMs: nowMs, coordinatorEpoch: marker.coordinatorEpoch)
         let aborted = marker.commit ? nil : first.map {
             AbortedTransaction(producerId: producerId, firstOffset: $0, lastOffset: offset, lastStableOffset: producers.firstUnstableOffset ?? offset + 1)
         }

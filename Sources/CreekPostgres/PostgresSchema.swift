@@ -23,6 +23,8 @@ import PostgresNIO
 ///   the group's coordinator until the producer's transaction ends.
 /// - `creek_partitions.cleaned_up_to` (version 5): the compaction checkpoint;
 ///   `creek_documents`: the `meta/` documents brokers share (credentials, ACLs, quotas).
+/// - `creek_cluster.coordinator_epoch` (version 6): the last transaction coordinator epoch
+///   handed out; each coordinator takes the next one when it loads the shared state.
 enum PostgresSchema {
     static let migrations: [[PostgresQuery]] = [
         [
@@ -96,6 +98,10 @@ enum PostgresSchema {
             "ALTER TABLE creek_partitions ADD COLUMN cleaned_up_to bigint NOT NULL DEFAULT 0",
             // SCRAM credentials, ACLs and client quotas, shared by every broker.
             "CREATE TABLE creek_documents (name text PRIMARY KEY, version bigint NOT NULL, body bytea NOT NULL)",
+        ],
+        [
+            // Transaction coordinator epochs: one taken at each load of the coordinator state.
+            "ALTER TABLE creek_cluster ADD COLUMN coordinator_epoch integer NOT NULL DEFAULT 0",
         ],
     ]
 

@@ -23,6 +23,21 @@ final class PostgresTransactions: SharedTransactionStorage {
         self.logger = logger
     }
 
+    func nextCoordinatorEpoch() async throws(StorageError) -> Int32 {
+        do {
+            var epoch: Int32?
+            // The cluster row exists once any broker saved the catalog (before serving).
+            let rows = try await client.query(
+                "UPDATE creek_cluster SET coordinator_epoch = coordinator_epoch + 1 RETURNING coordinator_epoch", logger: logger
+            )
+            for try await value in rows.decode(Int32.self) { epoch = value }
+            guard let epoch else { throw StorageError.database("no cluster row to take a coordinator epoch from") }
+            return epoch
+        } catch {
+            throw PostgresEngine.storageError(error)
+        }
+    }
+
     func loadAll() async throws(StorageError) -> [TransactionMetadata] {
         do {
             var loaded: [TransactionMetadata] = []

@@ -11,6 +11,9 @@ extension PartitionLog {
         case written(offset: Int64)
         /// The producer has moved to a newer epoch: a fenced coordinator's late marker.
         case staleEpoch
+        /// A marker from a newer coordinator epoch was written for the producer already: this
+        /// one comes from a coordinator replaced since (TRANSACTION_COORDINATOR_FENCED).
+        case coordinatorFenced
     }
 
     /// The offset below which every transaction is decided: the first offset of the oldest
@@ -29,10 +32,11 @@ extension PartitionLog {
     /// fsync: the caller makes it durable (`makeDurable(upTo:)`) before it counts.
     public func appendMarker(producerId: Int64, epoch: Int16, marker: TransactionMarker, nowMs: Int64) throws(StorageError) -> MarkerOutcome {
         guard producers.acceptsMarker(producerId: producerId, epoch: epoch) else { return .staleEpoch }
+        if producers.markerFenced(producerId: producerId, coordinatorEpoch: marker.coordinatorEpoch) { return .coordinatorFenced }
         let batch = marker.batch(producerId: producerId, epoch: epoch, timestampMs: nowMs)
         let appended = try appendNow([batch], nowMs: nowMs)
         let offset = appended.baseOffset
-        let first = producers.endTransaction(producerId: producerId, epoch: epoch, timestampMs: nowMs)
+        let first = producers.endTransaction(producerId: producerId, epoch: epoch, timestampMs: nowMs, coordinatorEpoch: marker.coordinatorEpoch)
         if !marker.commit, let first, let active = segments.last {
             let aborted = AbortedTransaction(
                 producerId: producerId, firstOffset: first, lastOffset: offset,
@@ -77,7 +81,9 @@ extension PartitionLog {
         guard let batch = try? RecordBatch(bytes: try segment.readBatch(header)),
               let marker = TransactionMarker(controlBatch: batch)
         else { return nil }
-        let first = producers.endTransaction(producerId: header.producerId, epoch: header.producerEpoch, timestampMs: nowMs)
+        let first = producers.endTransaction(
+            producerId: header.producerId, epoch: header.producerEpoch, timestampMs: nowMs, coordinatorEpoch: marker.coordinatorEpoch
+        )
         guard !marker.commit, let first else { return nil }
         return AbortedTransaction(
             producerId: header.producerId, firstOffset: first, lastOffset: header.baseOffset,

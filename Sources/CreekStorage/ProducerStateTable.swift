@@ -23,6 +23,10 @@ public struct ProducerStateTable: Hashable, Sendable {
         public var lastTimestampMs: Int64
         /// First offset of the producer's open transaction in this partition, if any.
         public var currentTxnFirstOffset: Int64?
+        /// The transaction coordinator epoch of the last marker written for the producer (nil:
+        /// none yet). A marker from an older coordinator epoch is a coordinator's that has
+        /// since been replaced, arriving late: it is refused, never written.
+        public var coordinatorEpoch: Int32? = nil
     }
 
     public enum Check: Hashable, Sendable {
@@ -66,7 +70,10 @@ public struct ProducerStateTable: Hashable, Sendable {
     ) {
         var entry = producers[producerId] ?? Entry(epoch: epoch, batches: [], lastTimestampMs: timestampMs)
         if epoch != entry.epoch {
-            entry = Entry(epoch: epoch, batches: [], lastTimestampMs: timestampMs, currentTxnFirstOffset: entry.currentTxnFirstOffset)
+            entry = Entry(
+                epoch: epoch, batches: [], lastTimestampMs: timestampMs, currentTxnFirstOffset: entry.currentTxnFirstOffset,
+                coordinatorEpoch: entry.coordinatorEpoch
+            )
         }
         if transactional && entry.currentTxnFirstOffset == nil {
             entry.currentTxnFirstOffset = firstOffset
@@ -85,16 +92,28 @@ public struct ProducerStateTable: Hashable, Sendable {
         return epoch >= entry.epoch
     }
 
+    /// Whether a marker sent by a coordinator at `coordinatorEpoch` comes from one replaced
+    /// since (a marker from a newer coordinator epoch was already written for the producer).
+    public func markerFenced(producerId: Int64, coordinatorEpoch: Int32) -> Bool {
+        guard let last = producers[producerId]?.coordinatorEpoch else { return false }
+        return coordinatorEpoch < last
+    }
+
     /// Ends the producer's open transaction (a marker was written at `epoch`, at
-    /// `timestampMs`); returns the first offset it had, or nil when none was open.
+    /// `timestampMs`, by a coordinator at `coordinatorEpoch`); returns the first offset it
+    /// had, or nil when none was open.
     @discardableResult
-    public mutating func endTransaction(producerId: Int64, epoch: Int16, timestampMs: Int64) -> Int64? {
+    public mutating func endTransaction(producerId: Int64, epoch: Int16, timestampMs: Int64, coordinatorEpoch: Int32? = nil) -> Int64? {
         var entry = producers[producerId] ?? Entry(epoch: epoch, batches: [], lastTimestampMs: timestampMs)
         if epoch > entry.epoch {
-            entry = Entry(epoch: epoch, batches: [], lastTimestampMs: timestampMs, currentTxnFirstOffset: entry.currentTxnFirstOffset)
+            entry = Entry(
+                epoch: epoch, batches: [], lastTimestampMs: timestampMs, currentTxnFirstOffset: entry.currentTxnFirstOffset,
+                coordinatorEpoch: entry.coordinatorEpoch
+            )
         }
         let first = entry.currentTxnFirstOffset
         entry.currentTxnFirstOffset = nil
+        if let coordinatorEpoch { entry.coordinatorEpoch = max(entry.coordinatorEpoch ?? coordinatorEpoch, coordinatorEpoch) }
         openTransactions[producerId] = nil
         entry.lastTimestampMs = max(entry.lastTimestampMs, timestampMs)
         producers[producerId] = entry

@@ -69,6 +69,37 @@ struct PartitionTransactionTests {
         #expect(stale == .staleEpoch)
     }
 
+    @Test("a marker from a replaced coordinator (older coordinator epoch) is refused, also after a reopen")
+    func coordinatorFencing() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func end(_ log: PartitionLog, commit: Bool, coordinatorEpoch: Int32) async throws -> PartitionLog.MarkerOutcome {
+            try await log.appendMarker(
+                producerId: 7, epoch: 0, marker: TransactionMarker(commit: commit, coordinatorEpoch: coordinatorEpoch), nowMs: 2_000
+            )
+        }
+        var log = try open()
+        // Transaction 1 is committed by the coordinator at epoch 5 (one that took over).
+        _ = try await log.append([transactional(["t1"], producer: 7, sequence: 0)], nowMs: 0, sync: false)
+        guard case .written = try await end(log, commit: true, coordinatorEpoch: 5) else { throw StorageError.closed }
+        // Transaction 2 is open when the replaced coordinator's (epoch 4) late marker arrives:
+        // refused, nothing written, the transaction stays open.
+        _ = try await log.append([transactional(["t2"], producer: 7, sequence: 1)], nowMs: 0, sync: false)
+        let end2 = await log.highWatermark
+        #expect(try await end(log, commit: true, coordinatorEpoch: 4) == .coordinatorFenced)
+        #expect(await log.highWatermark == end2)
+        #expect(await log.lastStableOffset == 2, "transaction 2 is still open")
+        #expect(try await committedValues(log) == ["t1"])
+        // The epoch is remembered across a reopen (from the marker's control record).
+        try await log.close()
+        log = try open()
+        #expect(try await end(log, commit: false, coordinatorEpoch: 4) == .coordinatorFenced)
+        // The current coordinator's marker (same or newer epoch) ends it.
+        guard case .written = try await end(log, commit: false, coordinatorEpoch: 5) else { throw StorageError.closed }
+        #expect(try await committedValues(log) == ["t1"])
+        let (stable, high) = (await log.lastStableOffset, await log.highWatermark)
+        #expect(stable == high)
+    }
+
     @Test("aborts and open transactions survive a clean reopen, a crash recovery and segment rolls")
     func durability() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -5,7 +5,9 @@ import KafkaProtocol
 /// the leaders of a transaction's partitions (in a cluster, when it does not lead them
 /// itself). Each partition gets the marker appended and made durable; `__consumer_offsets`
 /// stands for the groups this broker coordinates, whose staged transactional offsets are
-/// committed or dropped. Needs CLUSTER_ACTION on the cluster, as in Kafka.
+/// committed or dropped. A marker from a coordinator epoch older than the last one written
+/// for the producer is refused (TRANSACTION_COORDINATOR_FENCED). Needs CLUSTER_ACTION on the
+/// cluster, as in Kafka.
 struct WriteTxnMarkersHandler: ApiHandler {
     static let versions: ClosedRange<Int16> = 0...1
     let broker: Broker
@@ -52,6 +54,11 @@ struct WriteTxnMarkersHandler: ApiHandler {
                 try await partition.makeDurable(upTo: offset + 1)
             case .staleEpoch:
                 break
+            case .coordinatorFenced:
+                broker.logger.warning("transaction marker from a replaced coordinator refused", metadata: [
+                    "partition": "\(topic)-\(index)", "producerId": "\(marker.producerId)", "coordinatorEpoch": "\(marker.coordinatorEpoch)",
+                ])
+                return .transactionCoordinatorFenced
             }
             return .none
         } catch {

@@ -54,11 +54,17 @@ extension TransactionCoordinator {
 
     private func load(generation: Int, from cluster: TransactionCluster) async -> Bool {
         do {
+            // A new epoch first: every marker sent from this load on outranks those of any
+            // coordinator that held these ids before.
+            let epoch = try await cluster.shared.nextCoordinatorEpoch()
             let all = try await cluster.shared.loadAll()
             let view = cluster.view
             store.adopt(all, keeping: { view.isLocalCoordinator(key: $0) }, sparing: busy)
+            coordinatorEpoch = epoch
             loadedGeneration = generation
-            logger.info("transaction state loaded", metadata: ["coordinated": "\(store.all.count)", "generation": "\(generation)"])
+            logger.info("transaction state loaded", metadata: [
+                "coordinated": "\(store.all.count)", "generation": "\(generation)", "coordinatorEpoch": "\(epoch)",
+            ])
             return true
         } catch {
             logger.error("transaction state not loaded", metadata: ["error": "\(error)"])
@@ -87,7 +93,8 @@ extension TransactionCoordinator {
 
     /// One WriteTxnMarkers to `node`; true when every partition answered without error.
     static func sendMarkers(
-        _ peers: InterBrokerClient, to node: Int32, producerId: Int64, epoch: Int16, commit: Bool, partitions: [TransactionMetadata.Partition]
+        _ peers: InterBrokerClient, to node: Int32, producerId: Int64, epoch: Int16, coordinatorEpoch: Int32, commit: Bool,
+        partitions: [TransactionMetadata.Partition]
     ) async -> Bool {
         var marker = WriteTxnMarkersRequest.WritableTxnMarker()
         marker.producerId = producerId
@@ -122,7 +129,10 @@ extension TransactionCoordinator {
             let elsewhere = Set(metadata.groups.subtracting(local).map { cluster.view.coordinator(key: $0) })
             for node in elsewhere {
                 let partition = TransactionMetadata.Partition(topic: Self.offsetsTopic, partition: 0)
-                _ = await Self.sendMarkers(cluster.peers, to: node, producerId: metadata.producerId, epoch: metadata.producerEpoch, commit: commit, partitions: [partition])
+                _ = await Self.sendMarkers(
+                    cluster.peers, to: node, producerId: metadata.producerId, epoch: metadata.producerEpoch,
+                    coordinatorEpoch: coordinatorEpoch, commit: commit, partitions: [partition]
+                )
             }
             let left = try await cluster.shared.stagedGroups(producerId: metadata.producerId).intersection(metadata.groups)
             if !left.isEmpty {

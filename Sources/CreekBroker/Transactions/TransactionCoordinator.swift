@@ -15,8 +15,11 @@ public import Logging
 /// Invariant: at most one operation per transactional id runs at a time (`busy`); a request
 /// that finds its id busy gets CONCURRENT_TRANSACTIONS and the client retries.
 public actor TransactionCoordinator {
-    /// Markers carry the coordinator epoch; one node is always the coordinator, at epoch 0.
-    static let coordinatorEpoch: Int32 = 0
+    /// The epoch this coordinator's markers carry: 0 on a broker alone; in a cluster a number
+    /// the shared storage hands out anew at each load of the state (`loadIfStale`), so a
+    /// coordinator that took over always writes a higher one than the one it replaced, and
+    /// partitions refuse the replaced one's late markers.
+    var coordinatorEpoch: Int32 = 0
 
     let store: TransactionStateStore
     let topics: TopicRegistry
@@ -109,7 +112,8 @@ public actor TransactionCoordinator {
         var metadata = prepared
         let commit = metadata.state == .prepareCommit
         guard commit || metadata.state == .prepareAbort else { return true }
-        let marker = TransactionMarker(commit: commit, coordinatorEpoch: Self.coordinatorEpoch)
+        let coordinatorEpoch = self.coordinatorEpoch
+        let marker = TransactionMarker(commit: commit, coordinatorEpoch: coordinatorEpoch)
         let (logs, elsewhere) = placeMarkers(metadata.partitions)
         let producerId = metadata.producerId
         let epoch = metadata.producerEpoch
@@ -119,7 +123,9 @@ public actor TransactionCoordinator {
             for (node, partitions) in elsewhere {
                 guard let peers else { continue }
                 group.addTask {
-                    await Self.sendMarkers(peers, to: node, producerId: producerId, epoch: epoch, commit: commit, partitions: partitions)
+                    await Self.sendMarkers(
+                        peers, to: node, producerId: producerId, epoch: epoch, coordinatorEpoch: coordinatorEpoch, commit: commit, partitions: partitions
+                    )
                 }
             }
             for log in logs {
@@ -130,6 +136,9 @@ public actor TransactionCoordinator {
                             try await log.makeDurable(upTo: offset + 1)
                         case .staleEpoch:
                             break
+                        case .coordinatorFenced:
+                            // Another coordinator took the id over meanwhile: it finishes it.
+                            return false
                         }
                         return true
                     } catch {

@@ -10,6 +10,9 @@ public protocol SharedTransactionStorage: Sendable {
     func loadAll() async throws(StorageError) -> [TransactionMetadata]
     func save(_ metadata: TransactionMetadata) async throws(StorageError)
     func remove(_ transactionalId: String) async throws(StorageError)
+    /// A transaction coordinator epoch higher than every one handed out before, by any
+    /// broker (a coordinator takes one each time it loads the state).
+    func nextCoordinatorEpoch() async throws(StorageError) -> Int32
 
     /// TxnOffsetCommit at a group's coordinator: offsets held until the transaction ends.
     func stageOffsets(producerId: Int64, _ offsets: [TransactionMetadata.PendingOffset]) async throws(StorageError)
