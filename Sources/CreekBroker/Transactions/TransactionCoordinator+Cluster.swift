@@ -16,6 +16,15 @@ public struct TransactionCluster: Sendable {
     }
 }
 
+/// How a transaction's markers fared at one partition leader.
+enum MarkerDelivery: Sendable, Equatable {
+    case written
+    /// Not all written (a leader moved, a connection failed): the coordinator retries.
+    case retry
+    /// Refused: a marker from a newer coordinator epoch was written there already.
+    case fenced
+}
+
 /// Transactions across the brokers of a cluster (Kafka's design, over shared storage): each
 /// transactional id is coordinated by the broker the cluster view names, which loads the
 /// ids' state from the shared storage whenever the view changed; markers go to partitions it
@@ -91,11 +100,12 @@ extension TransactionCoordinator {
         return (local, elsewhere)
     }
 
-    /// One WriteTxnMarkers to `node`; true when every partition answered without error.
+    /// One WriteTxnMarkers to `node`: written when every partition answered without error,
+    /// fenced when one refused this coordinator's epoch, else to be retried.
     static func sendMarkers(
         _ peers: InterBrokerClient, to node: Int32, producerId: Int64, epoch: Int16, coordinatorEpoch: Int32, commit: Bool,
         partitions: [TransactionMetadata.Partition]
-    ) async -> Bool {
+    ) async -> MarkerDelivery {
         var marker = WriteTxnMarkersRequest.WritableTxnMarker()
         marker.producerId = producerId
         marker.producerEpoch = epoch
@@ -111,11 +121,11 @@ extension TransactionCoordinator {
         request.markers = [marker]
         do {
             let response = try await peers.send(request, versions: WriteTxnMarkersHandler.versions, to: node)
-            return !response.markers.isEmpty && response.markers.allSatisfy { result in
-                result.topics.allSatisfy { $0.partitions.allSatisfy { $0.errorCode == 0 } }
-            }
+            let codes = response.markers.flatMap { $0.topics.flatMap { $0.partitions.map(\.errorCode) } }
+            if codes.contains(KafkaErrorCode.transactionCoordinatorFenced.rawValue) { return .fenced }
+            return !codes.isEmpty && codes.allSatisfy { $0 == 0 } ? .written : .retry
         } catch {
-            return false
+            return .retry
         }
     }
 

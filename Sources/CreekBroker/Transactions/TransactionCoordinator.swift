@@ -119,7 +119,7 @@ public actor TransactionCoordinator {
         let epoch = metadata.producerEpoch
         let now = clock()
         let peers = cluster?.peers
-        let written = await withTaskGroup(of: Bool.self) { group in
+        let deliveries = await withTaskGroup(of: MarkerDelivery.self) { group in
             for (node, partitions) in elsewhere {
                 guard let peers else { continue }
                 group.addTask {
@@ -137,20 +137,29 @@ public actor TransactionCoordinator {
                         case .staleEpoch:
                             break
                         case .coordinatorFenced:
-                            // Another coordinator took the id over meanwhile: it finishes it.
-                            return false
+                            return .fenced
                         }
-                        return true
+                        return .written
                     } catch {
-                        return false
+                        return .retry
                     }
                 }
             }
-            var all = true
-            for await ok in group where !ok { all = false }
+            var all: [MarkerDelivery] = []
+            for await delivery in group { all.append(delivery) }
             return all
         }
-        guard written else {
+        if deliveries.contains(.fenced) {
+            // A marker from a newer coordinator epoch is already there: either another broker
+            // took the id over (the reload drops it here), or this one's epoch is older than
+            // another's that briefly thought it coordinated the id — the reload takes a newer.
+            logger.warning("transaction markers refused: coordinator epoch fenced; reloading", metadata: [
+                "transactionalId": "\(metadata.transactionalId)", "coordinatorEpoch": "\(coordinatorEpoch)",
+            ])
+            loadedGeneration = nil
+            return false
+        }
+        guard deliveries.allSatisfy({ $0 == .written }) else {
             logger.warning("transaction markers not all written; will retry", metadata: ["transactionalId": "\(metadata.transactionalId)"])
             return false
         }
