@@ -62,33 +62,71 @@ struct RecordWalkReferenceTests {
                 headers: index % 4 == 0 ? [RecordHeader(key: String(repeating: "h", count: index), value: ByteBuffer(repeating: 3, count: 70))] : []
             ))
         }
-        return [small.build(), wide.build()]
+        // Timestamp deltas growing from one to three varint bytes.
+        return [small.build(), wide.build(), runs(count: 300) { $0 * $0 * 2 }]
+    }
+
+    /// What producers send most: runs of records alike in layout (the walk reads those from
+    /// the learned `RecordShape`), runs of 50 with a different key, value or header between
+    /// runs; `timestamp` gives each record's delta in milliseconds.
+    private func runs(count: Int, timestamp: (Int) -> Int) -> RecordBatch {
+        var builder = RecordBatchBuilder()
+        for index in 0..<count {
+            let (key, value): (Int?, Int?) = switch index / 50 % 6 {
+            case 0: (nil, 100)
+            case 1: (8, 100)
+            case 2: (nil, nil)
+            case 3: (3, 20)
+            case 4: (nil, 100)
+            default: (1, 300)
+            }
+            builder.append(.init(
+                timestamp: 1_700_000_000_000 + Int64(timestamp(index)), key: key.map { ByteBuffer(repeating: 4, count: $0) },
+                value: value.map { ByteBuffer(repeating: UInt8(truncatingIfNeeded: index), count: $0) },
+                headers: index / 50 % 6 == 4 && index % 10 == 0 ? [RecordHeader(key: "h", value: nil)] : []
+            ))
+        }
+        return builder.build()
     }
 
     @Test("valid and corrupted bodies: same verdict and same records, contiguous or not")
     func agreesWithReference() throws {
         var rng = TestRandom(seed: 0x5EED_0F_0A1C)
         for batch in batches() {
-            let original = try #require(batch.buffer.getSlice(at: RecordBatch.headerSize, length: batch.buffer.readableBytes - RecordBatch.headerSize))
-            for round in 0..<1500 {
-                var body = original
-                if round > 0 {
-                    // Corrupt one to three bytes, biased toward the first bytes of records,
-                    // where the lengths and varints are.
-                    for _ in 0..<Int(1 + rng.next() % 3) {
-                        let span = rng.next() % 2 == 0 ? min(body.readableBytes, 64) : body.readableBytes
-                        body.setInteger(UInt8(truncatingIfNeeded: rng.next()), at: body.readerIndex + Int(rng.next() % UInt64(span)))
-                    }
-                    if rng.next() % 8 == 0, body.readableBytes > 1 { body.moveWriterIndex(to: body.writerIndex - 1) }
+            try compare(batch, rounds: 1500, corruptingFrom: 0, rng: &rng)
+        }
+    }
+
+    @Test("records past 8,192 (offset deltas of three bytes) against the reference")
+    func threeByteOffsetDeltas() throws {
+        var rng = TestRandom(seed: 0x3B17E)
+        let batch = runs(count: 8_400) { $0 % 50 }
+        // Corrupt only the records past index 8,192, whose offset deltas take three bytes.
+        let tailStart = try batch.rawRecords(inBody: batch.body).prefix(8_192).reduce(0) { $0 + $1.bytes.readableBytes }
+        try compare(batch, rounds: 60, corruptingFrom: tailStart, rng: &rng)
+    }
+
+    private func compare(_ batch: RecordBatch, rounds: Int, corruptingFrom first: Int, rng: inout TestRandom) throws {
+        let original = try #require(batch.buffer.getSlice(at: RecordBatch.headerSize, length: batch.buffer.readableBytes - RecordBatch.headerSize))
+        for round in 0..<rounds {
+            var body = original
+            if round > 0 {
+                // Corrupt one to three bytes, biased toward the first bytes of records,
+                // where the lengths and varints are.
+                for _ in 0..<Int(1 + rng.next() % 3) {
+                    let region = body.readableBytes - first
+                    let span = rng.next() % 2 == 0 ? min(region, 64) : region
+                    body.setInteger(UInt8(truncatingIfNeeded: rng.next()), at: body.readerIndex + first + Int(rng.next() % UInt64(span)))
                 }
-                for contiguous in [true, false] {
-                    let expected = reference(
-                        body, count: Int(batch.recordsCount), baseOffset: batch.baseOffset, baseTimestamp: batch.baseTimestamp,
-                        lastOffsetDelta: batch.lastOffsetDelta, contiguous: contiguous
-                    )
-                    let walked = try? batch.records(inBody: body, contiguous: contiguous)
-                    #expect(walked == expected, "round \(round), contiguous \(contiguous): \(body.hexString)")
-                }
+                if rng.next() % 8 == 0, body.readableBytes > 1 { body.moveWriterIndex(to: body.writerIndex - 1) }
+            }
+            for contiguous in [true, false] {
+                let expected = reference(
+                    body, count: Int(batch.recordsCount), baseOffset: batch.baseOffset, baseTimestamp: batch.baseTimestamp,
+                    lastOffsetDelta: batch.lastOffsetDelta, contiguous: contiguous
+                )
+                let walked = try? batch.records(inBody: body, contiguous: contiguous)
+                #expect(walked == expected, "round \(round), contiguous \(contiguous): \(body.hexString)")
             }
         }
     }
