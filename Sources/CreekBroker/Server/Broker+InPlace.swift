@@ -19,13 +19,16 @@ extension Broker {
                 finish(outcome)
             case .produce(let validated):
                 countRequest(+1)
+                // The response needs only these two: `framed` holds the request's bytes (a
+                // slice of the socket read), which must not wait for the fsync.
+                let (version, correlationId) = (framed.apiVersion, framed.correlationId)
                 ProduceHandler(broker: self).appendInPlace(validated) { completion in
                     self.countRequest(-1)
                     switch completion {
                     case .none: finish(.noResponse)
                     case .close(let reason): finish(.close(reason))
                     case .respond(let response):
-                        finish(.respond(self.encode(response, for: framed)))
+                        finish(.respond(self.encode(response, version: version, correlationId: correlationId)))
                     }
                 }
             case .other:

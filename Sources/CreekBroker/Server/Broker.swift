@@ -178,10 +178,15 @@ public final class Broker: Sendable {
 
     /// A response in the request's version, its error codes counted.
     func encode<Response: KafkaResponseMessage>(_ response: Response, for framed: FramedRequest) -> KafkaWriter {
+        encode(response, version: framed.apiVersion, correlationId: framed.correlationId)
+    }
+
+    /// A response in `version`, its error codes counted.
+    func encode<Response: KafkaResponseMessage>(_ response: Response, version: Int16, correlationId: Int32) -> KafkaWriter {
         metrics.countErrors(in: response)
         // Fetched records of 16 KiB or more are sent from the buffers they were read into,
         // not copied into the frame (ConnectionHandler writes `parts`).
-        return KafkaWriter.encodeResponse(response, version: framed.apiVersion, correlationId: framed.correlationId, inlineRecordsThreshold: 16 << 10)
+        return KafkaWriter.encodeResponse(response, version: version, correlationId: correlationId, inlineRecordsThreshold: 16 << 10)
     }
 
     /// The broker node as Metadata and DescribeCluster report it: the advertised address,

@@ -182,6 +182,28 @@ extension TopicRegistry {
         }
     }
 
+    /// Replaces a topic's overrides with `compute(current overrides)`, validated, computed
+    /// over the overrides as the store has them now and computed again when another change to
+    /// the topic (on this broker or another) saves between that read and this save. With
+    /// `validateOnly`, checks and changes nothing. Returns the overrides set.
+    @discardableResult
+    public func changeConfigs(
+        name: String, validateOnly: Bool, compute: ([String: String]) throws(TopicError) -> [String: String]
+    ) async throws(TopicError) -> [String: String] {
+        await refreshFromStore()
+        return try await retryingConflicts { () async throws(TopicError) -> [String: String] in
+            guard let topic = topic(named: name) else { throw .unknownTopic(name) }
+            let overrides = try compute(topic.overrides)
+            for (key, value) in overrides {
+                if let problem = TopicConfigs.validate(name: key, value: value) {
+                    throw .invalidConfig("Invalid config \(key)=\(value): \(problem)")
+                }
+            }
+            if !validateOnly { try await setConfigs(name: name, overrides: overrides, computedFrom: topic.overrides) }
+            return overrides
+        }
+    }
+
     /// Replaces a topic's config overrides (already validated) and applies them to its logs.
     /// With `computedFrom` (the overrides the new set was derived from), refuses with
     /// `.changedConcurrently` when another change got in first, here or through another broker.
