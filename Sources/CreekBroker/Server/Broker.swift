@@ -129,13 +129,15 @@ public final class Broker: Sendable {
             return .done(outcome)
         case .produce(let validated):
             let finish = await ProduceHandler(broker: self).appendPhase(validated)
+            // Not `framed` itself: its bytes (a slice of a socket read) must not wait for the fsync.
+            let (version, correlationId) = (framed.apiVersion, framed.correlationId)
             return .later {
                 defer { self.inFlight.withLockedValue { $0 -= 1 } }
                 switch await finish() {
                 case .none: return .noResponse
                 case .close(let reason): return .close(reason)
                 case .respond(let response):
-                    return .respond(self.encode(response, for: framed))
+                    return .respond(self.encode(response, version: version, correlationId: correlationId))
                 }
             }
         case .other where [.fetch, .joinGroup, .syncGroup].contains(framed.apiKey):
