@@ -115,9 +115,16 @@ static rd_kafka_t *make_consumer(const char *bootstrap, const char *topic, int p
     set(conf, "group.id", "creek-load");
     set(conf, "enable.auto.commit", "false");
     set(conf, "enable.partition.eof", "false");
-    /* librdkafka stops fetching while 100,000 messages are queued locally and backs off;
-       with 100-byte records that, not the broker, bounds consumption. Same for both targets. */
+    /* librdkafka stops fetching a partition while queued.min.messages (100,000) are queued
+       locally, and fetches it again only after fetch.queue.backoff.ms (1000 ms; librdkafka
+       2.0 waits for its broker thread's next wakeup, also about a second). A broker that
+       answers faster than the application drains the queue reaches that limit and then idles
+       most of each second: with these defaults a 100-byte consumer of the 2.16 client reads
+       0.28 M msgs/s from Creek and 3.2 M from Tansu, which answers more slowly
+       (docs/benchmarks.md, sixth pass). A deeper queue and a 20 ms backoff (where the
+       property exists) take the client's stall out of the comparison, for every target alike. */
     set(conf, "queued.min.messages", "1000000");
+    (void)rd_kafka_conf_set(conf, "fetch.queue.backoff.ms", "20", err, sizeof err);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk) die("consumer", err);
     rd_kafka_poll_set_consumer(rk);
