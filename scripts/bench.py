@@ -55,7 +55,13 @@ def option(name, default):
 
 
 def run(args, **kwargs):
-    return subprocess.run(args, check=True, text=True, capture_output=True, **kwargs).stdout
+    try:
+        return subprocess.run(args, check=True, text=True, capture_output=True, **kwargs).stdout
+    except subprocess.CalledProcessError as error:
+        # Say what the command printed: a failure is otherwise only its exit status.
+        print(f"bench: {' '.join(map(str, args))} failed ({error.returncode}): {(error.stderr or '').strip()[-2000:]}",
+              file=sys.stderr, flush=True)
+        raise
 
 
 def bundled_librdkafka():
